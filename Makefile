@@ -1,0 +1,39 @@
+# Two commands for a new user: `make dev` (run Keyfob locally) and `make test`.
+# Both bootstrap a virtualenv in .venv on first use; only Python 3.11+ is needed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: dev test lint bench openapi clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Keyfob needs Python 3.11 or newer (set PYTHON=python3.12 ...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+dev: $(STAMP)
+	$(BIN)/python -m devstack $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m devstack.openapi --check
+	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/aws_calls.py
+	$(BIN)/python bench/cold_start.py
+
+openapi: $(STAMP)
+	$(BIN)/python -m devstack.openapi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -1,0 +1,29 @@
+"""POST /v1/connected_accounts: start connecting an end user's account."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from keyfob import api, connections
+from keyfob.models import ConnectionCreate, InitiatedAccount
+from keyfob.observability import logger, metrics
+
+app = api.create_app()
+
+
+@app.post(
+    "/v1/connected_accounts",
+    summary="Initiate a connection: an OAuth authorization URL, or an API key stored at once",
+    responses={201: {"description": "Created"}},
+    security=api.API_KEY_SECURITY,
+)
+def initiate(request: ConnectionCreate) -> Response[InitiatedAccount]:
+    account = connections.initiate(api.tenant_id(app), request, api.callback_url(app))
+    return Response(status_code=201, content_type="application/json", body=account)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

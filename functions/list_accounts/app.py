@@ -1,0 +1,68 @@
+"""GET /v1/connected_accounts, /v1/connected_accounts/{id} and its /credentials."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from keyfob import api, connections
+from keyfob.models import (
+    AccountPage,
+    AccountView,
+    Credentials,
+    EntityId,
+    ResourceId,
+    Slug,
+    Status,
+)
+from keyfob.observability import logger
+
+app = api.create_app()
+
+
+@app.get(
+    "/v1/connected_accounts",
+    summary="List connected accounts, newest first (never any secret)",
+    security=api.API_KEY_SECURITY,
+)
+def list_accounts(
+    entity_id: Annotated[EntityId | None, Query()] = None,
+    app_slug: Annotated[Slug | None, Query(alias="app")] = None,
+    integration_id: Annotated[ResourceId | None, Query()] = None,
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> AccountPage:
+    return connections.list_page(
+        api.tenant_id(app),
+        entity_id=entity_id,
+        app=app_slug,
+        integration_id=integration_id,
+        status=status,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@app.get(
+    "/v1/connected_accounts/<account_id>",
+    summary="One connected account (no secrets)",
+    security=api.API_KEY_SECURITY,
+)
+def get_account(account_id: Annotated[ResourceId, Path()]) -> AccountView:
+    return connections.get(api.tenant_id(app), account_id)
+
+
+@app.get(
+    "/v1/connected_accounts/<account_id>/credentials",
+    summary="The decrypted credentials of an ACTIVE account, to act with",
+    security=api.API_KEY_SECURITY,
+)
+def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
+    logger.info("credentials read", extra={"connected_account_id": account_id})
+    return connections.credentials(api.tenant_id(app), account_id)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)

@@ -1,0 +1,116 @@
+"""The HTTP plumbing every API function shares: resolver, errors, tenant, limits.
+
+Errors are JSON ``{"error": {"code", "message", "details"}}``. Validation details
+name the offending location but never echo the submitted value: it may be a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from keyfob.config import settings
+from keyfob.errors import KeyfobError
+from keyfob.observability import logger
+
+MAX_BODY_BYTES = 32 * 1024
+API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, "details": details}},
+    )
+
+
+def _validation_response(exc: RequestValidationError) -> Response[Any]:
+    problems = [
+        {
+            "location": ".".join(str(part) for part in error.get("loc", ())),
+            "message": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return error_response(400, "invalid_json", "The request body is not valid JSON")
+    where = ", ".join(p["location"] for p in problems)
+    return error_response(422, "validation_error", f"Invalid request: {where}", problems)
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(KeyfobError)  # type: ignore[untyped-decorator]
+    def _keyfob_error(exc: KeyfobError) -> Response[Any]:
+        logger.info("request refused", extra={"error_code": exc.code, "status": exc.status})
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        return _validation_response(exc)
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(
+            415, "unsupported_content_type", "Send the request body as application/json"
+        )
+
+    @app.not_found
+    def _no_route(exc: Exception) -> Response[Any]:
+        return error_response(404, "route_not_found", "No such route")
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> Response[Any]:
+        # Frames only: an exception's message can quote request data.
+        logger.error(
+            "unhandled error",
+            extra={
+                "error_type": type(exc).__name__,
+                "frames": traceback.format_tb(exc.__traceback__),
+            },
+        )
+        return error_response(500, "internal_error", "Internal error; it has been logged")
+
+    return app
+
+
+def tenant_id(app: APIGatewayHttpResolver) -> str:
+    """The tenant the authorizer resolved from the API key; routes are never tenant-less."""
+    tenant: str = app.current_event.request_context.authorizer.get_lambda["tenant_id"]
+    return tenant
+
+
+def callback_url(app: APIGatewayHttpResolver) -> str:
+    base = settings().public_url or f"https://{app.current_event.request_context.domain_name}"
+    return f"{base}/v1/oauth/callback"
+
+
+def handle(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
+    body = event.get("body") or ""
+    # base64 inflates by 4/3; compare the decoded size so the limit means what it says.
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        error = {
+            "code": "payload_too_large",
+            "message": f"Request body exceeds {MAX_BODY_BYTES} bytes",
+            "details": {"limit": MAX_BODY_BYTES},
+        }
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"error": error}),
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,188 @@
+"""The app catalog: which third-party services Keyfob knows and how to connect to each.
+
+The data lives in ``catalog.json`` beside this module; these models are its schema.
+Apps are validated one at a time on first use so a cold start does not pay for
+parsing the whole catalog into models.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from keyfob.errors import NotFound
+
+CATALOG_PATH = Path(__file__).with_name("catalog.json")
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+class AuthScheme(StrEnum):
+    OAUTH2 = "OAUTH2"
+    API_KEY = "API_KEY"
+    BEARER_TOKEN = "BEARER_TOKEN"
+    BASIC = "BASIC"
+
+
+class ParamField(BaseModel):
+    """A value someone must supply: the developer for an integration, the end user to connect."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    display_name: str
+    type: Literal["string", "url", "string_list"] = "string"
+    description: str
+    required: bool = True
+    secret: bool = False
+    default: str | list[str] | None = None
+    pattern: str | None = Field(
+        default=None, description="Regular expression the whole value must match."
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class CredentialPlacement(BaseModel):
+    """How a credential is applied to an API request on the user's behalf."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    location: Literal["header", "query", "basic"]
+    name: str | None = Field(default=None, description="Header or query parameter name.")
+    prefix: str = ""
+    field: str | None = Field(
+        default=None, description="Credential field that supplies the value (header/query)."
+    )
+    username_field: str | None = None
+    password_field: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> CredentialPlacement:
+        if self.location == "basic":
+            if not self.username_field:
+                raise ValueError("basic placement needs username_field")
+        elif not (self.name and self.field):
+            raise ValueError(f"{self.location} placement needs name and field")
+        return self
+
+
+class SchemeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    type: AuthScheme
+    connection_fields: tuple[ParamField, ...] = ()
+    apply: CredentialPlacement
+    # OAuth 2.0 only; URLs may hold {placeholders} naming connection fields.
+    authorization_url: str | None = None
+    token_url: str | None = None
+    revocation_url: str | None = None
+    default_scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
+    pkce: bool = True
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
+        "client_secret_post"
+    )
+    authorization_params: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SchemeSpec:
+        names = {f.name for f in self.connection_fields}
+        if len(names) != len(self.connection_fields):
+            raise ValueError("duplicate connection field names")
+        for url in (self.authorization_url, self.token_url, self.revocation_url):
+            for placeholder in _PLACEHOLDER.findall(url or ""):
+                if placeholder not in names:
+                    raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
+        if self.type is AuthScheme.OAUTH2 and any(f.secret for f in self.connection_fields):
+            # Initiating a connection makes no KMS call; OAuth secrets come from the provider.
+            raise ValueError("an OAUTH2 scheme cannot ask the end user for a secret field")
+        if self.type is not AuthScheme.OAUTH2:
+            oauth_only = ("authorization_url", "token_url", "revocation_url", "default_scopes")
+            if any(getattr(self, attr) for attr in oauth_only):
+                raise ValueError(f"{self.type.value} scheme cannot carry OAuth endpoints")
+            for name in (self.apply.field, self.apply.username_field, self.apply.password_field):
+                if name and name not in names:
+                    raise ValueError(f"apply names unknown field {name!r}")
+        return self
+
+
+class App(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    slug: str = Field(pattern=SLUG_PATTERN)
+    name: str
+    description: str
+    categories: tuple[str, ...] = ()
+    docs_url: str = Field(pattern=r"^https://[^\s]+$")
+    api_base_url: str = Field(description="May hold {placeholders} naming connection fields.")
+    auth_schemes: tuple[SchemeSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_schemes(self) -> App:
+        kinds = [s.type for s in self.auth_schemes]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("an auth scheme appears twice")
+        return self
+
+    def scheme(self, kind: AuthScheme) -> SchemeSpec:
+        for spec in self.auth_schemes:
+            if spec.type is kind:
+                return spec
+        raise NotFound(
+            "auth_scheme_not_supported",
+            f"App {self.slug!r} does not support auth scheme {kind.value}",
+            {"supported": [s.type.value for s in self.auth_schemes]},
+        )
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    version: Literal[1]
+    apps: list[App]
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Catalog:
+        slugs = [a.slug for a in self.apps]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("duplicate app slug")
+        return self
+
+
+@cache
+def _raw() -> dict[str, dict[str, Any]]:
+    data = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+    return {entry["slug"]: entry for entry in data["apps"]}
+
+
+@cache
+def get_app(slug: str) -> App:
+    raw = _raw().get(slug)
+    if raw is None:
+        raise NotFound("app_not_found", f"Unknown app {slug!r}", {"app": slug})
+    return App.model_validate(raw)
+
+
+def list_apps() -> list[App]:
+    return [get_app(slug) for slug in sorted(_raw())]
+
+
+def placeholders(template: str) -> list[str]:
+    return _PLACEHOLDER.findall(template)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Substitute {placeholders}; values were validated against their field patterns."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)

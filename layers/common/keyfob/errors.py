@@ -1,0 +1,57 @@
+"""Errors that map to a 4xx JSON response: ``{"error": {"code", "message", "details"}}``.
+
+Messages and details must never carry a secret: they reach the caller and the logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class KeyfobError(Exception):
+    status = 400
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(KeyfobError):
+    status = 400
+
+
+class NotFound(KeyfobError):
+    status = 404
+
+
+class Conflict(KeyfobError):
+    status = 409
+
+
+class Gone(KeyfobError):
+    status = 410
+
+
+class PayloadTooLarge(KeyfobError):
+    status = 413
+
+
+class Unprocessable(KeyfobError):
+    status = 422
+
+
+class UpstreamError(KeyfobError):
+    """A provider answered badly; the caller can do nothing about it but retry."""
+
+    status = 502
+
+
+class IntegrityError(KeyfobError):
+    """A stored secret failed authentication: tampered with or moved between records."""
+
+    status = 500

@@ -1,0 +1,258 @@
+"""Pydantic models of the API and of the records stored in DynamoDB.
+
+Models are built lazily (``defer_build``): a function pays for the schemas it uses,
+on first use, not for every model at import.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from keyfob.catalog import SLUG_PATTERN, AuthScheme, ParamField
+
+ENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:+\-]{0,127}$"
+ID_PATTERN = r"^[a-z]{2,4}_[a-z2-7]{24}$"
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+EntityId = Annotated[
+    str,
+    StringConstraints(pattern=ENTITY_PATTERN),
+    Field(description="Your identifier for the end user; letters, digits and _.@:+- only."),
+]
+ResourceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Url = Annotated[str, StringConstraints(min_length=8, max_length=2048)]
+LabelKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+Labels = Annotated[
+    dict[LabelKey, Annotated[str, StringConstraints(max_length=256)]],
+    Field(max_length=20, description="Up to 20 free-form labels, kept on the account."),
+]
+ParamValue = Annotated[str, StringConstraints(max_length=4096)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class Status(StrEnum):
+    INITIATED = "INITIATED"
+    ACTIVE = "ACTIVE"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    INACTIVE = "INACTIVE"
+
+
+# --- catalog views -------------------------------------------------------------
+
+
+class SchemeSummary(Model):
+    type: AuthScheme
+    authorization_url: str | None = None
+    token_url: str | None = None
+    revocation_url: str | None = None
+    default_scopes: list[str] = []
+    pkce: bool | None = None
+
+
+class AppView(Model):
+    slug: str
+    name: str
+    description: str
+    categories: list[str]
+    docs_url: str
+    api_base_url: str
+    auth_schemes: list[SchemeSummary]
+
+
+class AppList(Model):
+    items: list[AppView]
+
+
+class AppParams(Model):
+    app: str
+    auth_scheme: AuthScheme
+    integration_fields: list[ParamField] = Field(
+        description="What the developer supplies once, when creating an integration."
+    )
+    connection_fields: list[ParamField] = Field(
+        description="What each end user supplies to connect an account."
+    )
+
+
+# --- integrations ----------------------------------------------------------------
+
+
+class OAuthSettings(Model):
+    """OAuth 2.0 endpoints and behaviour; any field overrides the catalog's value."""
+
+    authorization_url: Url | None = None
+    token_url: Url | None = None
+    revocation_url: Url | None = None
+    base_url: Url | None = Field(default=None, description="API base URL for requests.")
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] | None = None
+    scope_separator: Annotated[str, StringConstraints(min_length=1, max_length=3)] | None = None
+    authorization_params: (
+        Annotated[dict[Annotated[str, StringConstraints(max_length=64)], str], Field(max_length=20)]
+        | None
+    ) = None
+    pkce: bool | None = None
+    issuer: Url | None = Field(
+        default=None, description="Expected RFC 9207 `iss` in the authorization response."
+    )
+
+
+class IntegrationCreate(Model):
+    app: Slug
+    auth_scheme: AuthScheme
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    credentials: Annotated[
+        dict[str, ParamValue | list[Annotated[str, StringConstraints(max_length=256)]]],
+        Field(max_length=20),
+    ] = Field(
+        default_factory=dict,
+        description="The app's integration_fields: client_id, client_secret, scopes.",
+    )
+    oauth: OAuthSettings | None = None
+
+
+class IntegrationView(Model):
+    id: str
+    name: str
+    app: str
+    auth_scheme: AuthScheme
+    client_id: str | None
+    scopes: list[str]
+    oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
+    account_count: int
+    created_at: str
+
+
+class IntegrationPage(Model):
+    items: list[IntegrationView]
+    next_cursor: str | None
+
+
+# --- connected accounts ----------------------------------------------------------
+
+
+class ConnectionCreate(Model):
+    integration_id: ResourceId
+    entity_id: EntityId
+    params: Annotated[dict[str, ParamValue], Field(max_length=20)] = Field(
+        default_factory=dict, description="The app's connection_fields."
+    )
+    redirect_url: Url | None = Field(
+        default=None, description="Where the user's browser goes after the OAuth callback."
+    )
+    labels: Labels = Field(default_factory=dict)
+
+
+class AccountView(Model):
+    id: str
+    integration_id: str
+    app: str
+    auth_scheme: AuthScheme
+    entity_id: str
+    status: Status
+    status_reason: str | None
+    labels: dict[str, str]
+    params: dict[str, str] = Field(description="Connection params that are not secret.")
+    token_expires_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class InitiatedAccount(AccountView):
+    redirect_url: str | None = Field(
+        description="OAuth 2.0: send the user here to authorize. Otherwise null."
+    )
+
+
+class AccountPage(Model):
+    items: list[AccountView]
+    next_cursor: str | None
+
+
+class Credentials(Model):
+    connected_account_id: str
+    app: str
+    auth_scheme: AuthScheme
+    status: Status
+    credentials: dict[str, Any] = Field(
+        description="Access/refresh token and expiry, or the API key and other params."
+    )
+
+
+# --- stored records --------------------------------------------------------------
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+class EncryptedBlob(Record):
+    """What is stored: never the plaintext, never the plaintext data key."""
+
+    v: int
+    edk: str  # KMS-encrypted data key, base64
+    nonce: str  # 96-bit GCM nonce, base64
+    ct: str  # ciphertext with the GCM tag, base64
+
+
+class TenantRecord(Record):
+    id: str
+    name: str
+    api_key_prefix: str
+    created_at: str
+
+
+class IntegrationRecord(Record):
+    tenant_id: str
+    id: str
+    name: str
+    app: str
+    auth_scheme: AuthScheme
+    client_id: str | None = None
+    scopes: list[str] = []
+    oauth: OAuthSettings | None = None
+    secret: EncryptedBlob | None = None
+    account_count: int = 0
+    created_at: str
+
+
+class AccountRecord(Record):
+    tenant_id: str
+    id: str
+    integration_id: str
+    app: str
+    auth_scheme: AuthScheme
+    entity_id: str
+    status: Status
+    status_reason: str | None = None
+    labels: dict[str, str] = {}
+    params: dict[str, str] = {}
+    secret: EncryptedBlob | None = None
+    token_expires_at: str | None = None
+    return_url: str | None = None
+    created_at: str
+    updated_at: str
+
+    def view(self) -> AccountView:
+        return AccountView.model_validate(self.model_dump(include=set(AccountView.model_fields)))
+
+
+class StateRecord(Record):
+    """A pending OAuth authorization, keyed by the hash of its state value."""
+
+    state_hash: str
+    tenant_id: str
+    account_id: str
+    integration_id: str
+    code_verifier: str | None = None
+    redirect_uri: str
+    return_url: str | None = None
+    params: dict[str, str] = {}
+    created_at: str
+    expires_at: int

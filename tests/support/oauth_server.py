@@ -1,0 +1,565 @@
+"""A real OAuth 2.0 authorization server on loopback, for integration tests only.
+
+Built from Authlib's server components over in-memory storage. The authorization endpoint
+consents at once on behalf of a fixed test user, so a test "browser" only has to fetch the
+authorization URL without following redirects and read ``code``, ``state`` and ``iss`` from
+the ``Location`` header. Attributes on :class:`OAuthServer` record what clients sent and
+inject provider failures.
+
+No ``AUTHLIB_INSECURE_TRANSPORT``: Authlib accepts plain http on loopback addresses
+(RFC 8252 section 7.3), and the variable would relax transport checks for every Authlib
+use in the test process, including the code under test.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from authlib.common.security import is_secure_transport
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import (
+    AuthorizationCodeMixin,
+    ClientMixin,
+    InvalidGrantError,
+    InvalidRequestError,
+    TokenMixin,
+    list_to_scope,
+    scope_to_list,
+)
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import Flask, jsonify, request
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+if not is_secure_transport("http://127.0.0.1/"):
+    raise RuntimeError("Authlib too old: it refuses http on loopback; upgrade to >= 1.9")
+
+TEST_USER: dict[str, str] = {"id": "4242", "login": "keyfob-tester", "name": "Keyfob Tester"}
+CODE_LIFETIME_SECONDS = 600
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+_INJECTED_ERRORS = {400: "invalid_request", 401: "invalid_client"}
+
+
+def _new_token(**_: Any) -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(eq=False)
+class _Client(ClientMixin):
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    scope: str
+    token_endpoint_auth_method: str
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        # No fallback: clients must always send redirect_uri, as OAuth 2.1 requires.
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        if not scope:
+            return self.scope
+        requested = scope_to_list(scope)
+        if not set(requested) <= set(scope_to_list(self.scope)):
+            return None  # Authlib turns this into invalid_scope
+        return list_to_scope(requested)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return bool(self.client_secret) and secrets.compare_digest(
+            self.client_secret.encode(), client_secret.encode()
+        )
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        # Strict like RFC 7591 metadata, so tests notice a client using the wrong method.
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@dataclass(eq=False)
+class _AuthorizationCode(AuthorizationCodeMixin):
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    issued_at: float
+    used: bool = False
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.issued_at + CODE_LIFETIME_SECONDS
+
+
+@dataclass(eq=False)
+class _Token(TokenMixin):
+    client_id: str
+    grant_id: str  # the authorization code the whole token family descends from
+    access_token: str
+    refresh_token: str | None
+    scope: str
+    issued_at: float
+    expires_in: int | None
+    access_revoked: bool = False
+    refresh_revoked: bool = False
+
+    def check_client(self, client: _Client) -> bool:
+        return client.client_id == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in or 0
+
+    def is_expired(self) -> bool:
+        return self.expires_in is not None and time.time() >= self.issued_at + self.expires_in
+
+    def is_revoked(self) -> bool:
+        return self.access_revoked
+
+    def get_user(self) -> dict[str, str]:
+        return TEST_USER
+
+
+class _Store:
+    """In-memory storage and observation logs; every access holds one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.clients: dict[str, _Client] = {}
+        self.codes: dict[str, _AuthorizationCode] = {}
+        self.by_access: dict[str, _Token] = {}
+        self.by_refresh: dict[str, _Token] = {}
+        self.token_requests: list[dict[str, Any]] = []
+        self.revocations: list[str] = []
+        self.issued_tokens: list[dict[str, Any]] = []
+        self.authorization_requests: list[dict[str, str]] = []
+
+    def clear(self) -> None:
+        with self.lock:
+            for collection in (
+                self.codes,
+                self.by_access,
+                self.by_refresh,
+                self.token_requests,
+                self.revocations,
+                self.issued_tokens,
+                self.authorization_requests,
+            ):
+                collection.clear()
+
+    def append(self, log: list[Any], entry: Any) -> None:
+        with self.lock:
+            log.append(entry)
+
+    def find_code(self, code: str, client_id: str) -> _AuthorizationCode | None:
+        with self.lock:
+            found = self.codes.get(code)
+        if found and found.client_id == client_id and not found.is_expired():
+            return found
+        return None
+
+    def consume_code(self, code: _AuthorizationCode) -> bool:
+        with self.lock:
+            first_use = not code.used
+            code.used = True
+            return first_use
+
+    def add_token(self, record: _Token, issued: dict[str, Any]) -> None:
+        with self.lock:
+            self.by_access[record.access_token] = record
+            if record.refresh_token:
+                self.by_refresh[record.refresh_token] = record
+            self.issued_tokens.append(dict(issued))
+
+    def find_active_refresh(self, refresh_token: str) -> _Token | None:
+        with self.lock:
+            record = self.by_refresh.get(refresh_token)
+            return record if record and not record.refresh_revoked else None
+
+    def consume_refresh(self, record: _Token) -> bool:
+        with self.lock:
+            first_use = not record.refresh_revoked
+            record.refresh_revoked = True
+            return first_use
+
+    def find_token(self, token: str, hint: str | None) -> _Token | None:
+        # RFC 7009 2.1: the hint only sets the search order.
+        with self.lock:
+            lookups = [self.by_access, self.by_refresh]
+            if hint == "refresh_token":
+                lookups.reverse()
+            return next((table[token] for table in lookups if token in table), None)
+
+    def revoke(self, record: _Token, token: str) -> None:
+        with self.lock:
+            if token == record.refresh_token:
+                # RFC 7009 2.1: revoking a refresh token also ends the grant's access tokens.
+                self.revoke_grant(record.grant_id)
+            else:
+                record.access_revoked = True
+            self.revocations.append(token)
+
+    def revoke_grant(self, grant_id: str) -> None:
+        with self.lock:
+            for record in self.by_access.values():
+                if record.grant_id == grant_id:
+                    record.access_revoked = record.refresh_revoked = True
+
+
+class _Server(AuthorizationServer):
+    """Authlib's Flask server, carrying the store and switches for the grant classes."""
+
+    def __init__(self, app: Flask, owner: OAuthServer, store: _Store) -> None:
+        self.owner = owner
+        self.store = store
+        super().__init__(app, store.clients.get, self._store_token)
+        generator = BearerTokenGenerator(_new_token, _new_token, self._expires_in)
+        self.register_token_generator("default", generator)
+
+    def _expires_in(self, client: _Client, grant_type: str) -> int:
+        # BearerTokenGenerator leaves a falsy expires_in out of the response.
+        return 0 if self.owner.omit_expires_in else self.owner.expires_in
+
+    def _store_token(self, token: dict[str, Any], oauth_request: Any) -> None:
+        if oauth_request.authorization_code is not None:
+            grant_id = oauth_request.authorization_code.code
+        else:
+            grant_id = oauth_request.refresh_token.grant_id
+        record = _Token(
+            client_id=oauth_request.client.client_id,
+            grant_id=grant_id,
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token"),
+            scope=token.get("scope", ""),
+            issued_at=time.time(),
+            expires_in=token.get("expires_in"),
+        )
+        self.store.add_token(record, token)
+
+
+class _PKCE(CodeChallenge):
+    """S256 only, required for public clients, every verifier failure an invalid_grant."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: Any) -> None:
+        super().validate_code_challenge(grant, redirect_uri)
+        data = grant.request.payload.data
+        if data.get("code_challenge"):
+            # An absent method means "plain" (RFC 7636 4.3), which is refused too.
+            if data.get("code_challenge_method") != "S256":
+                raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+        elif grant.request.client.token_endpoint_auth_method == "none":
+            raise InvalidRequestError("Public clients must send a 'code_challenge'.")
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        try:
+            super().validate_code_verifier(grant, result)
+        except InvalidRequestError as error:
+            raise InvalidGrantError(error.description) from error
+
+
+class _AuthorizationCodeGrant(AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def save_authorization_code(self, code: str, oauth_request: Any) -> None:
+        data = oauth_request.payload.data
+        record = _AuthorizationCode(
+            code=code,
+            client_id=oauth_request.client.client_id,
+            redirect_uri=oauth_request.payload.redirect_uri,
+            scope=oauth_request.scope,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            issued_at=time.time(),
+        )
+        with self.server.store.lock:
+            self.server.store.codes[code] = record
+
+    def query_authorization_code(self, code: str, client: _Client) -> _AuthorizationCode | None:
+        return self.server.store.find_code(code, client.client_id)
+
+    def authenticate_user(self, authorization_code: _AuthorizationCode) -> dict[str, str]:
+        # Consumed here, after every check passed, so concurrent replays cannot both win.
+        if not self.server.store.consume_code(authorization_code):
+            # RFC 6749 4.1.2: refuse the replay and revoke what the code already produced.
+            self.server.store.revoke_grant(authorization_code.code)
+            raise InvalidGrantError("Authorization code was already used.")
+        return TEST_USER
+
+    def delete_authorization_code(self, authorization_code: _AuthorizationCode) -> None:
+        """Kept, marked used, until it expires so that replays can be recognised."""
+
+
+class _RefreshTokenGrant(RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
+        return self.server.store.find_active_refresh(refresh_token)
+
+    def authenticate_user(self, refresh_token: _Token) -> dict[str, str]:
+        owner = self.server.owner
+        self.INCLUDE_NEW_REFRESH_TOKEN = (
+            owner.rotate_refresh_tokens and not owner.omit_refresh_token
+        )
+        # Rotation consumes the old token atomically, so of two concurrent refreshes with
+        # the same token exactly one succeeds, as with strict real providers.
+        if self.INCLUDE_NEW_REFRESH_TOKEN and not self.server.store.consume_refresh(refresh_token):
+            raise InvalidGrantError("Refresh token was already used.")
+        return TEST_USER
+
+    def revoke_old_credential(self, refresh_token: _Token) -> None:
+        """Nothing left to do: authenticate_user consumed it when rotating."""
+
+
+class _RevocationEndpoint(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
+        return self.server.store.find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: _Token, oauth_request: Any) -> None:
+        self.server.store.revoke(token, oauth_request.form["token"])
+
+
+class _BearerValidator(BearerTokenValidator):
+    def __init__(self, store: _Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def authenticate_token(self, token_string: str) -> _Token | None:
+        with self.store.lock:
+            return self.store.by_access.get(token_string)
+
+
+class _Issuer(IssuerParameter):
+    """RFC 9207 ``iss`` on authorization responses, following the owner's switches."""
+
+    def __init__(self, owner: OAuthServer) -> None:
+        self.owner = owner
+
+    def get_issuer(self) -> str | None:
+        if not self.owner.include_iss:
+            return None
+        if self.owner.iss_override is not None:
+            return self.owner.iss_override
+        return self.owner.issuer
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class OAuthServer:
+    """Auto-consenting OAuth 2.0 provider on 127.0.0.1, one fixed user, in-memory state."""
+
+    deny_next_authorization: bool
+    token_endpoint_status: int | None
+    token_endpoint_delay: float
+    omit_refresh_token: bool
+    omit_expires_in: bool
+    expires_in: int
+    rotate_refresh_tokens: bool
+    include_iss: bool
+    iss_override: str | None
+
+    def __init__(self) -> None:
+        self._store = _Store()
+        self._httpd: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._reset_switches()
+
+        self._app = Flask(__name__)
+        self._authz = _Server(self._app, self, self._store)
+        self._authz.register_grant(_AuthorizationCodeGrant, [_PKCE(required=True)])
+        self._authz.register_grant(_RefreshTokenGrant)
+        self._authz.register_endpoint(_RevocationEndpoint)
+        self._issuer_extension = _Issuer(self)
+        self._authz.register_extension(self._issuer_extension)
+        self._protector = ResourceProtector()
+        self._protector.register_token_validator(_BearerValidator(self._store))
+
+        self._app.add_url_rule("/authorize", view_func=self._authorize, methods=["GET"])
+        self._app.add_url_rule("/token", view_func=self._token, methods=["POST"])
+        self._app.add_url_rule("/revoke", view_func=self._revoke, methods=["POST"])
+        self._app.add_url_rule("/userinfo", view_func=self._userinfo, methods=["GET"])
+
+    def _reset_switches(self) -> None:
+        self.deny_next_authorization = False
+        self.token_endpoint_status = None
+        self.token_endpoint_delay = 0.0
+        self.omit_refresh_token = False
+        self.omit_expires_in = False
+        self.expires_in = 3600
+        self.rotate_refresh_tokens = True
+        self.include_iss = True
+        self.iss_override = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> OAuthServer:
+        if self._httpd is not None:
+            raise RuntimeError("OAuthServer already started")
+        self._httpd = make_server(
+            "127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=functools.partial(self._httpd.serve_forever, poll_interval=0.05),
+            name="oauth-test-server",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("OAuthServer not started")
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.base_url
+
+    @property
+    def authorization_url(self) -> str:
+        return f"{self.base_url}/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def revocation_url(self) -> str:
+        return f"{self.base_url}/revoke"
+
+    @property
+    def userinfo_url(self) -> str:
+        return f"{self.base_url}/userinfo"
+
+    # -- test controls -------------------------------------------------------------------
+
+    def register_client(
+        self,
+        *,
+        redirect_uris: list[str],
+        token_endpoint_auth_method: str = "client_secret_basic",
+        scope: str = "read write offline_access",
+    ) -> tuple[str, str]:
+        """Register a client; ``"none"`` makes a public client, whose secret is ``""``."""
+        if token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
+            raise ValueError(
+                f"unsupported token_endpoint_auth_method {token_endpoint_auth_method!r}"
+            )
+        public = token_endpoint_auth_method == "none"
+        client = _Client(
+            client_id=f"client-{secrets.token_hex(8)}",
+            client_secret="" if public else secrets.token_urlsafe(32),
+            redirect_uris=list(redirect_uris),
+            scope=scope,
+            token_endpoint_auth_method=token_endpoint_auth_method,
+        )
+        with self._store.lock:
+            self._store.clients[client.client_id] = client
+        return client.client_id, client.client_secret
+
+    def reset(self) -> None:
+        """Forget codes, tokens and observations and restore the switches; keep clients."""
+        self._store.clear()
+        self._reset_switches()
+
+    @property
+    def token_requests(self) -> list[dict[str, Any]]:
+        return self._store.token_requests
+
+    @property
+    def revocations(self) -> list[str]:
+        return self._store.revocations
+
+    @property
+    def issued_tokens(self) -> list[dict[str, Any]]:
+        return self._store.issued_tokens
+
+    @property
+    def authorization_requests(self) -> list[dict[str, str]]:
+        return self._store.authorization_requests
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    def _authorize(self) -> Any:
+        self._store.append(self._store.authorization_requests, request.args.to_dict())
+        try:
+            grant = self._authz.get_consent_grant(end_user=TEST_USER)
+        except OAuth2Error as error:
+            # Authlib only sets a redirect once client and redirect_uri are verified
+            # (RFC 6749 4.1.2.1); otherwise this is a plain 400.
+            response = self._authz.handle_error_response(None, error)
+            self._issuer_extension.add_issuer_parameter(self._authz, response)
+            return response
+        with self._store.lock:
+            deny, self.deny_next_authorization = self.deny_next_authorization, False
+        return self._authz.create_authorization_response(
+            grant_user=None if deny else TEST_USER, grant=grant
+        )
+
+    def _token(self) -> Any:
+        client_id = request.form.get("client_id") or extract_basic_authorization(request.headers)[0]
+        entry = {
+            "grant_type": request.form.get("grant_type"),
+            "client_id": client_id,
+            "form": request.form.to_dict(),
+        }
+        self._store.append(self._store.token_requests, entry)
+        if self.token_endpoint_delay:
+            time.sleep(self.token_endpoint_delay)
+        status = self.token_endpoint_status
+        if status is not None:
+            error = _INJECTED_ERRORS.get(status, "server_error")
+            body = {"error": error, "error_description": f"Injected HTTP {status}"}
+            return jsonify(body), status
+        return self._authz.create_token_response()
+
+    def _revoke(self) -> Any:
+        return self._authz.create_endpoint_response("revocation")
+
+    def _userinfo(self) -> Any:
+        with self._protector.acquire():
+            return jsonify(TEST_USER)

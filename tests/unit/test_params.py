@@ -1,0 +1,54 @@
+"""Validation of integration credentials and connection params against catalog fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyfob import params
+from keyfob.catalog import ParamField
+from keyfob.errors import Unprocessable
+
+FIELDS = [
+    ParamField(name="api_key", display_name="API key", description="d", secret=True),
+    ParamField(name="dc", display_name="DC", description="d", pattern=r"^[a-z]{2}\d{1,3}$"),
+    ParamField(name="region", display_name="Region", description="d", required=False, default="eu"),
+    ParamField(
+        name="scopes", display_name="S", description="d", type="string_list", required=False
+    ),
+]
+
+
+def test_valid_values_pass_with_defaults_applied_and_lists_split() -> None:
+    values = params.validate(
+        FIELDS, {"api_key": " k ", "dc": "us2", "scopes": "a b,c"}, what="params"
+    )
+    assert values == {"api_key": "k", "dc": "us2", "region": "eu", "scopes": ["a", "b", "c"]}
+
+
+def test_every_problem_is_named_at_once_without_echoing_values() -> None:
+    with pytest.raises(Unprocessable) as caught:
+        params.validate(FIELDS, {"dc": "evil.com/x", "colour": "SECRET-ish"}, what="params")
+    error = caught.value
+    assert error.details == {
+        "missing": ["api_key"],
+        "unknown": ["colour"],
+        "invalid": [{"field": "dc", "reason": "must match ^[a-z]{2}\\d{1,3}$"}],
+    }
+    assert "SECRET-ish" not in error.message
+    assert "evil.com" not in str(error.body())
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://provider.example/token", True),
+        ("http://provider.example/token", False),
+        ("https://user:pw@provider.example/token", False),
+        ("https://provider.example/#frag", False),
+        ("/relative", False),
+        ("javascript:alert(1)", False),
+        ("https://provider.example:99999/", False),
+    ],
+)
+def test_url_problem(url: str, allowed: bool) -> None:
+    assert (params.url_problem(url) is None) is allowed

@@ -1,0 +1,67 @@
+"""The pieces that describe the same thing agree: template, OpenAPI document, dependencies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from devstack import openapi
+from devstack.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_openapi_document_is_generated_from_the_code() -> None:
+    assert (ROOT / "openapi.json").read_text() == openapi.render(), (
+        "openapi.json is stale: run python -m devstack.openapi"
+    )
+
+
+def _template_routes() -> set[tuple[str, str]]:
+    template = load_template(ROOT / "template.yaml")
+    routes = set()
+    for resource in template["Resources"].values():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                routes.add((event["Properties"]["Method"].lower(), event["Properties"]["Path"]))
+    return routes
+
+
+def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
+    document = openapi.build()
+    documented = {
+        (method, path) for path, operations in document["paths"].items() for method in operations
+    }
+    assert documented == _template_routes()
+
+
+def test_only_the_oauth_callback_is_public() -> None:
+    document = openapi.build()
+    public = {
+        path
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        if not operation.get("security")
+    }
+    assert public == {"/v1/oauth/callback"}
+
+
+def test_template_passes_cfn_lint() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layer_requirements_match_the_package_dependencies() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = (ROOT / "layers/common/requirements.txt").read_text().splitlines()
+    layer = [line for line in lines if line and not line.startswith("#")]
+    assert layer == project["dependencies"]
