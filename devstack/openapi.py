@@ -48,9 +48,7 @@ def build() -> dict[str, Any]:
         resolver = _resolver(app_file)
         if resolver is None:  # the authorizer serves no route
             continue
-        resolver.configure_openapi(
-            title=TITLE, version=VERSION, security_schemes=security_schemes
-        )
+        resolver.configure_openapi(title=TITLE, version=VERSION, security_schemes=security_schemes)
         merge.add_schema(json.loads(resolver.get_openapi_json_schema()))
     schema: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     return schema

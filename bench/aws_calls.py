@@ -1,0 +1,184 @@
+"""AWS calls per operation, counted with botocore's event hooks.
+
+Runs the real functions through the local gateway against a moto server, with the
+test suite's loopback OAuth 2.0 server as the provider, and counts every DynamoDB and
+KMS call each API operation makes. Exits non-zero if any count exceeds its budget,
+so a change that adds a call to a hot path fails CI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    KEYFOB_ALLOW_HTTP_LOOPBACK="true",
+    POWERTOOLS_METRICS_DISABLED="true",
+)
+
+from devstack.gateway import Gateway  # noqa: E402 - after the environment is set
+from devstack.moto_server import EmbeddedAWS  # noqa: E402
+from devstack.resources import provision  # noqa: E402
+from devstack.template import load_template  # noqa: E402
+from tests.support.oauth_server import OAuthServer  # noqa: E402
+
+# operation -> (max DynamoDB calls, max KMS calls)
+BUDGETS: dict[str, tuple[int, int]] = {
+    "create integration (OAuth)": (1, 1),
+    "initiate (OAuth)": (2, 0),
+    "initiate (API key)": (2, 1),
+    "callback, cold instance": (3, 2),
+    "callback, warm instance": (2, 1),
+    "list, first page": (1, 0),
+    "list, next page": (1, 0),
+    "get account": (1, 0),
+    "credentials": (1, 1),
+}
+
+calls: Counter[tuple[str, str]] = Counter()
+
+
+def _count(model: Any, **_: Any) -> None:
+    calls[(model.service_model.service_name, model.name)] += 1
+
+
+@contextmanager
+def counted(results: dict[str, Counter[tuple[str, str]]], name: str) -> Iterator[None]:
+    calls.clear()
+    yield
+    results[name] = Counter(calls)
+
+
+def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    template = ROOT / "template.yaml"
+    provider = OAuthServer().start()
+    try:
+        with EmbeddedAWS() as aws:
+            os.environ["AWS_ENDPOINT_URL"] = aws.endpoint_url
+            env = provision(load_template(template), endpoint_url=aws.endpoint_url).function_env
+            os.environ.update(env, POWERTOOLS_LOG_LEVEL="WARNING")
+            with Gateway(template, env) as gateway:
+                os.environ["KEYFOB_PUBLIC_URL"] = gateway.url
+                results = run(gateway.url, provider)
+    finally:
+        provider.stop()
+    return report(results)
+
+
+def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]:
+    from keyfob import aws, connections
+    from keyfob.tenants import create_tenant
+
+    _, key = create_tenant("bench")
+    for client in (aws.dynamodb(), aws.kms()):
+        client.meta.events.register("before-call", _count)
+    session = requests.Session()
+    session.headers["x-api-key"] = key
+
+    def call(method: str, path: str, expect: int, **kwargs: Any) -> Any:
+        response = session.request(method, base + path, timeout=30, allow_redirects=False, **kwargs)
+        assert response.status_code == expect, (path, response.status_code, response.text)
+        return response.json() if "json" in response.headers.get("Content-Type", "") else None
+
+    call("GET", "/v1/apps", 200)  # the authorizer's answer is cached from here on
+    results: dict[str, Counter[tuple[str, str]]] = {}
+    client_id, client_secret = provider.register_client(redirect_uris=[f"{base}/v1/oauth/callback"])
+    with counted(results, "create integration (OAuth)"):
+        integration = call(
+            "POST",
+            "/v1/integrations",
+            201,
+            json={
+                "app": "oauth2",
+                "auth_scheme": "OAUTH2",
+                "credentials": {"client_id": client_id, "client_secret": client_secret},
+                "oauth": {
+                    "authorization_url": provider.authorization_url,
+                    "token_url": provider.token_url,
+                    "token_endpoint_auth_method": "client_secret_basic",
+                },
+            },
+        )
+
+    def connect(label: str, before_callback: Callable[[], None]) -> str:
+        with counted(results, "initiate (OAuth)"):
+            account = call(
+                "POST",
+                "/v1/connected_accounts",
+                201,
+                json={"integration_id": integration["id"], "entity_id": "bench-user"},
+            )
+        browser = requests.get(account["redirect_url"], allow_redirects=False, timeout=10)
+        parts = urlsplit(browser.headers["Location"])
+        before_callback()
+        with counted(results, label):
+            call("GET", f"{parts.path}?{parts.query}", 200, headers={"Accept": "text/html"})
+        return str(account["id"])
+
+    connect("callback, cold instance", connections._integrations.clear)
+    account_id = connect("callback, warm instance", lambda: None)
+
+    api_key_integration = call(
+        "POST", "/v1/integrations", 201, json={"app": "openai", "auth_scheme": "API_KEY"}
+    )
+    with counted(results, "initiate (API key)"):
+        call(
+            "POST",
+            "/v1/connected_accounts",
+            201,
+            json={
+                "integration_id": api_key_integration["id"],
+                "entity_id": "bench-user",
+                "params": {"api_key": "sk-bench"},
+            },
+        )
+    with counted(results, "list, first page"):
+        page = call("GET", "/v1/connected_accounts?entity_id=bench-user&limit=2", 200)
+    next_page = {"entity_id": "bench-user", "cursor": page["next_cursor"]}
+    with counted(results, "list, next page"):
+        call("GET", "/v1/connected_accounts", 200, params=next_page)
+    with counted(results, "get account"):
+        call("GET", f"/v1/connected_accounts/{account_id}", 200)
+    with counted(results, "credentials"):
+        call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
+    return results
+
+
+def report(results: dict[str, Counter[tuple[str, str]]]) -> int:
+    print("AWS calls per operation (budget in brackets)")
+    print(f"{'operation':<30}{'DynamoDB':>12}{'KMS':>10}  calls")
+    failures = []
+    for name, (ddb_budget, kms_budget) in BUDGETS.items():
+        counter = results[name]
+        ddb = sum(n for (service, _), n in counter.items() if service == "dynamodb")
+        kms = sum(n for (service, _), n in counter.items() if service == "kms")
+        detail = ", ".join(f"{op}x{n}" for (_, op), n in sorted(counter.items()))
+        print(f"{name:<30}{f'{ddb} [{ddb_budget}]':>12}{f'{kms} [{kms_budget}]':>10}  {detail}")
+        if ddb > ddb_budget or kms > kms_budget:
+            failures.append(name)
+    if failures:
+        print(f"FAILED: over budget: {', '.join(failures)}")
+        return 1
+    print("all operations within budget")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
