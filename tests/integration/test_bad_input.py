@@ -32,6 +32,25 @@ def test_malformed_json_is_a_400(api: Api) -> None:
     assert error_of(response)["code"] == "invalid_json"
 
 
+def test_body_that_is_not_utf8_is_a_400(api: Api) -> None:
+    response = api.post(
+        "/v1/integrations", data=b"\xff\xfe{", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+)
+def test_non_json_bodies_are_a_415_that_echoes_nothing(api: Api, content_type: str) -> None:
+    body = '{"app": "openai", "auth_scheme": "API_KEY", "name": "sk-SECRET-VALUE"}'
+    response = api.post("/v1/integrations", data=body, headers={"Content-Type": content_type})
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_content_type"
+    assert "sk-SECRET-VALUE" not in response.text
+
+
 @pytest.mark.parametrize(
     ("body", "location"),
     [

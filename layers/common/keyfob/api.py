@@ -6,19 +6,23 @@ name the offending location but never echo the submitted value: it may be a secr
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import traceback
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob.config import settings
-from keyfob.errors import KeyfobError
+from keyfob.errors import (
+    BadRequest,
+    KeyfobError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from keyfob.observability import logger
 
 MAX_BODY_BYTES = 32 * 1024
@@ -42,8 +46,6 @@ def _validation_response(exc: RequestValidationError) -> Response[Any]:
         }
         for error in exc.errors()
     ]
-    if any(p["type"] == "json_invalid" for p in problems):
-        return error_response(400, "invalid_json", "The request body is not valid JSON")
     where = ", ".join(p["location"] for p in problems)
     return error_response(422, "validation_error", f"Invalid request: {where}", problems)
 
@@ -59,12 +61,6 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
         return _validation_response(exc)
-
-    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
-    def _unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
-        return error_response(
-            415, "unsupported_content_type", "Send the request body as application/json"
-        )
 
     @app.not_found
     def _no_route(exc: Exception) -> Response[Any]:
@@ -96,21 +92,44 @@ def callback_url(app: APIGatewayHttpResolver) -> str:
     return f"{base}/v1/oauth/callback"
 
 
+def _body_problem(event: dict[str, Any]) -> KeyfobError | None:
+    """Refuse a body the resolver would choke on, before it can echo any of it back."""
+    body = event.get("body")
+    if not body:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return UnsupportedMediaType(
+            "unsupported_content_type", "Send the request body as application/json"
+        )
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
+    except binascii.Error:
+        return BadRequest("invalid_body", "The request body is not valid base64")
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
+    if size > MAX_BODY_BYTES:
+        return PayloadTooLarge(
+            "payload_too_large",
+            f"Request body exceeds {MAX_BODY_BYTES} bytes",
+            {"limit": MAX_BODY_BYTES},
+        )
+    try:
+        json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return BadRequest("invalid_json", "The request body is not valid UTF-8 JSON")
+    return None
+
+
 def handle(
     app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
 ) -> dict[str, Any]:
-    body = event.get("body") or ""
-    # base64 inflates by 4/3; compare the decoded size so the limit means what it says.
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size > MAX_BODY_BYTES:
-        error = {
-            "code": "payload_too_large",
-            "message": f"Request body exceeds {MAX_BODY_BYTES} bytes",
-            "details": {"limit": MAX_BODY_BYTES},
-        }
+    problem = _body_problem(event)
+    if problem is not None:
+        logger.info("request refused", extra={"error_code": problem.code})
         return {
-            "statusCode": 413,
+            "statusCode": problem.status,
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"error": error}),
+            "body": json.dumps(problem.body()),
         }
     return app.resolve(event, context)

@@ -41,6 +41,10 @@ class PayloadTooLarge(KeyfobError):
     status = 413
 
 
+class UnsupportedMediaType(KeyfobError):
+    status = 415
+
+
 class Unprocessable(KeyfobError):
     status = 422
 

@@ -156,10 +156,12 @@ class AccountView(Model):
     auth_scheme: AuthScheme
     entity_id: str
     status: Status
-    status_reason: str | None
-    labels: dict[str, str]
-    params: dict[str, str] = Field(description="Connection params that are not secret.")
-    token_expires_at: str | None
+    status_reason: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(
+        default_factory=dict, description="Connection params that are not secret."
+    )
+    token_expires_at: str | None = None
     created_at: str
     updated_at: str
 
@@ -222,22 +224,14 @@ class IntegrationRecord(Record):
     created_at: str
 
 
-class AccountRecord(Record):
+class AccountRecord(AccountView):
+    """The stored account: the view's fields plus what the API never shows."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
     tenant_id: str
-    id: str
-    integration_id: str
-    app: str
-    auth_scheme: AuthScheme
-    entity_id: str
-    status: Status
-    status_reason: str | None = None
-    labels: dict[str, str] = {}
-    params: dict[str, str] = {}
     secret: EncryptedBlob | None = None
-    token_expires_at: str | None = None
     return_url: str | None = None
-    created_at: str
-    updated_at: str
 
     def view(self) -> AccountView:
         return AccountView.model_validate(self.model_dump(include=set(AccountView.model_fields)))

@@ -149,6 +149,14 @@ def tenant_for_api_key(api_key_hash: str) -> str | None:
 # --- integrations ----------------------------------------------------------------
 
 
+def _integration_not_found(integration_id: str) -> NotFound:
+    return NotFound(
+        "integration_not_found",
+        f"No integration {integration_id!r}",
+        {"integration_id": integration_id},
+    )
+
+
 def put_integration(record: IntegrationRecord) -> None:
     item = {"pk": _tenant_pk(record.tenant_id), "sk": f"INTEGRATION#{record.id}"}
     aws.dynamodb().put_item(
@@ -163,11 +171,7 @@ def get_integration(tenant_id: str, integration_id: str) -> IntegrationRecord:
         TableName=_table(), Key=_key(_tenant_pk(tenant_id), f"INTEGRATION#{integration_id}")
     )
     if "Item" not in response:
-        raise NotFound(
-            "integration_not_found",
-            f"No integration {integration_id!r}",
-            {"integration_id": integration_id},
-        )
+        raise _integration_not_found(integration_id)
     return IntegrationRecord.model_validate(_load(response["Item"]))
 
 
@@ -207,11 +211,7 @@ def delete_integration(tenant_id: str, integration_id: str) -> None:
             raise
         old = _old_item(exc)
         if old is None:
-            raise NotFound(
-                "integration_not_found",
-                f"No integration {integration_id!r}",
-                {"integration_id": integration_id},
-            ) from exc
+            raise _integration_not_found(integration_id) from exc
         count = old.get("account_count", 0)
         raise Conflict(
             "integration_in_use",
@@ -285,11 +285,7 @@ def create_account(account: AccountRecord, state: StateRecord | None = None) -> 
             raise
         reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
         if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            raise NotFound(
-                "integration_not_found",
-                f"No integration {account.integration_id!r}",
-                {"integration_id": account.integration_id},
-            ) from exc
+            raise _integration_not_found(account.integration_id) from exc
         raise
 
 
