@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from keyfob import params
 from keyfob.catalog import ParamField
+from keyfob.config import settings
 from keyfob.errors import Unprocessable
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("KEYFOB_ALLOW_HTTP_LOOPBACK", "false")
+    settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings.cache_clear()
+
 
 FIELDS = [
     ParamField(name="api_key", display_name="API key", description="d", secret=True),
@@ -48,7 +61,19 @@ def test_every_problem_is_named_at_once_without_echoing_values() -> None:
         ("/relative", False),
         ("javascript:alert(1)", False),
         ("https://provider.example:99999/", False),
+        ("https://169.254.169.254/latest/meta-data", False),
+        ("https://10.0.0.8/token", False),
+        ("https://[::1]/token", False),
+        ("https://127.0.0.1/token", False),
+        ("https://93.184.216.34/token", True),
+        ("http://127.0.0.1:8080/token", False),
     ],
 )
-def test_url_problem(url: str, allowed: bool) -> None:
+def test_url_problem_in_production(production: None, url: str, allowed: bool) -> None:
     assert (params.url_problem(url) is None) is allowed
+
+
+def test_loopback_over_http_is_allowed_only_when_configured() -> None:
+    # The test session runs with KEYFOB_ALLOW_HTTP_LOOPBACK=true, as the local stack does.
+    assert params.url_problem("http://127.0.0.1:8080/token") is None
+    assert params.url_problem("http://10.0.0.1/token") is not None

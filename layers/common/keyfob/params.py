@@ -41,13 +41,16 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
     ]
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    address = _ip(host)
+    return host == "localhost" or (address is not None and address.is_loopback)
 
 
 def url_problem(value: str) -> str | None:
@@ -63,9 +66,14 @@ def url_problem(value: str) -> str | None:
         return "must not carry credentials"
     if parts.fragment:
         return "must not have a fragment"
-    if parts.scheme == "https":
-        return None
-    if parts.scheme == "http" and settings().allow_http_loopback and _is_loopback(parts.hostname):
+    local_allowed = settings().allow_http_loopback and _is_loopback(parts.hostname)
+    address = _ip(parts.hostname)
+    # Keyfob calls these URLs from inside AWS: no link-local (instance metadata), private
+    # or loopback address literals. A host name is not resolved here, so a name that
+    # points at such an address is not caught by this check.
+    if address is not None and not address.is_global and not local_allowed:
+        return "must not be a private, loopback or link-local address"
+    if parts.scheme == "https" or (parts.scheme == "http" and local_allowed):
         return None
     return "must use https"
 
