@@ -31,6 +31,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/aws_calls.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/layer_bytecode.py
 
 openapi: $(STAMP)
 	$(BIN)/python -m devstack.openapi

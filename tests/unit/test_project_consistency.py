@@ -65,3 +65,12 @@ def test_layer_requirements_match_the_package_dependencies() -> None:
     lines = (ROOT / "layers/common/requirements.txt").read_text().splitlines()
     layer = [line for line in lines if line and not line.startswith("#")]
     assert layer == project["dependencies"]
+
+
+def test_every_makefile_built_layer_has_its_build_target() -> None:
+    template = load_template(ROOT / "template.yaml")
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Metadata", {}).get("BuildMethod") != "makefile":
+            continue
+        makefile = ROOT / resource["Properties"]["ContentUri"] / "Makefile"
+        assert f"build-{logical_id}:" in makefile.read_text()
