@@ -23,6 +23,9 @@ app = api.create_app()
 @app.get(
     "/v1/connected_accounts",
     summary="List connected accounts, newest first (never any secret)",
+    description="Filtering by entity_id is an index lookup. The app, integration_id and "
+    "status filters narrow each page, so a page may hold fewer than `limit` items while "
+    "`next_cursor` is set: follow it until it is null.",
     security=api.API_KEY_SECURITY,
 )
 def list_accounts(

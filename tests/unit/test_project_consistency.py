@@ -74,3 +74,13 @@ def test_every_makefile_built_layer_has_its_build_target() -> None:
             continue
         makefile = ROOT / resource["Properties"]["ContentUri"] / "Makefile"
         assert f"build-{logical_id}:" in makefile.read_text()
+
+
+def test_account_indexes_project_the_list_view_and_no_secret() -> None:
+    from keyfob.models import AccountView
+
+    table = load_template(ROOT / "template.yaml")["Resources"]["KeyfobTable"]["Properties"]
+    for index in table["GlobalSecondaryIndexes"]:
+        projected = set(index["Projection"]["NonKeyAttributes"])
+        assert projected == set(AccountView.model_fields) | {"tenant_id"}
+        assert "secret" not in projected
