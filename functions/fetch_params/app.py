@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from keyfob import api, apps
 from keyfob.catalog import AuthScheme
 from keyfob.models import AppList, AppParams, AppView, Slug
-from keyfob.observability import logger
+from keyfob.observability import logger, traced
 
 app = api.create_app()
 
@@ -37,6 +37,7 @@ def get_params(
     return apps.fields(app, auth_scheme)
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)

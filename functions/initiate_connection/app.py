@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob import api, connections
 from keyfob.models import ConnectionCreate, InitiatedAccount
-from keyfob.observability import logger, metrics
+from keyfob.observability import logger, metrics, traced
 
 app = api.create_app()
 
@@ -24,6 +24,7 @@ def initiate(request: ConnectionCreate) -> Response[InitiatedAccount]:
 
 
 @metrics.log_metrics
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)

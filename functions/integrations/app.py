@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob import api, integrations
 from keyfob.models import IntegrationCreate, IntegrationPage, IntegrationView, ResourceId
-from keyfob.observability import logger
+from keyfob.observability import logger, traced
 
 app = api.create_app()
 
@@ -52,6 +52,7 @@ def delete_integration(integration_id: Annotated[ResourceId, Path()]) -> Respons
     return Response(status_code=204)
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)

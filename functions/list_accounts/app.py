@@ -15,7 +15,7 @@ from keyfob.models import (
     Slug,
     Status,
 )
-from keyfob.observability import logger
+from keyfob.observability import logger, traced
 
 app = api.create_app()
 
@@ -66,6 +66,7 @@ def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
     return connections.credentials(api.tenant_id(app), account_id)
 
 
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob import api, connections, pages
 from keyfob.errors import KeyfobError
-from keyfob.observability import logger, metrics
+from keyfob.observability import logger, metrics, traced
 
 app = api.create_app()
 
@@ -42,6 +42,7 @@ def callback(
 
 
 @metrics.log_metrics
+@traced
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)
