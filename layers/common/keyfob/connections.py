@@ -9,6 +9,7 @@ from typing import Any
 
 from keyfob import catalog, params, store
 from keyfob.catalog import AuthScheme
+from keyfob.config import settings
 from keyfob.errors import BadRequest, Conflict, Unprocessable
 from keyfob.ids import iso, new_id, now
 from keyfob.models import (
@@ -87,19 +88,17 @@ def _initiate_oauth(
     from keyfob import oauth
 
     assert integration.oauth and integration.client_id
-    settings = oauth.resolve(integration.oauth, account.params)
+    endpoints = oauth.resolve(integration.oauth, account.params)
     state = oauth.new_state()
-    verifier = oauth.new_code_verifier() if settings.pkce else None
+    verifier = oauth.new_code_verifier() if endpoints.pkce else None
     url = oauth.authorization_url(
-        settings,
+        endpoints,
         client_id=integration.client_id,
         redirect_uri=callback_url,
         scopes=integration.scopes,
         state=state,
         code_verifier=verifier,
     )
-    from keyfob.config import settings as config
-
     pending = StateRecord(
         state_hash=oauth.hash_state(state),
         tenant_id=account.tenant_id,
@@ -110,7 +109,7 @@ def _initiate_oauth(
         return_url=account.return_url,
         params=account.params,
         created_at=account.created_at,
-        expires_at=int(time.time()) + config().state_ttl_seconds,
+        expires_at=int(time.time()) + settings().state_ttl_seconds,
     )
     store.create_account(account, pending)
     metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
@@ -177,12 +176,12 @@ def complete_authorization(query: dict[str, str]) -> CallbackOutcome:
     else:
         cached = _integration_with_secret(pending.tenant_id, pending.integration_id)
         assert cached.record.oauth and cached.record.client_id
-        settings = oauth.resolve(cached.record.oauth, pending.params)
-        reason = _issuer_problem(settings, query.get("iss"))
+        endpoints = oauth.resolve(cached.record.oauth, pending.params)
+        reason = _issuer_problem(endpoints, query.get("iss"))
         if reason is None:
             try:
                 tokens = oauth.exchange_code(
-                    settings,
+                    endpoints,
                     client_id=cached.record.client_id,
                     client_secret=cached.client_secret,
                     code=query["code"],
@@ -194,13 +193,13 @@ def complete_authorization(query: dict[str, str]) -> CallbackOutcome:
     return CallbackOutcome(_finish(pending, tokens, reason), pending.return_url)
 
 
-def _issuer_problem(settings: OAuthSettings, iss: str | None) -> str | None:
+def _issuer_problem(endpoints: OAuthSettings, iss: str | None) -> str | None:
     # RFC 9207: an integration that names its issuer requires a matching `iss`.
-    if settings.issuer is None:
+    if endpoints.issuer is None:
         return None
     if iss is None:
         return "authorization response had no iss (RFC 9207)"
-    if iss != settings.issuer:
+    if iss != endpoints.issuer:
         return "authorization response came from another issuer (RFC 9207)"
     return None
 

@@ -90,13 +90,13 @@ def effective_settings(
     return merged
 
 
-def resolve(settings_: OAuthSettings, params: dict[str, str]) -> OAuthSettings:
+def resolve(endpoints: OAuthSettings, params: dict[str, str]) -> OAuthSettings:
     """Fill {placeholders} (a Zendesk subdomain, a Shopify shop) from connection params."""
-    return settings_.model_copy(
+    return endpoints.model_copy(
         update={
             name: catalog.fill(url, params)
             for name in _URL_FIELDS
-            if (url := getattr(settings_, name))
+            if (url := getattr(endpoints, name))
         }
     )
 
