@@ -34,9 +34,9 @@ os.environ.update(
 
 from devstack.gateway import Gateway  # noqa: E402 - after the environment is set
 from devstack.moto_server import EmbeddedAWS  # noqa: E402
+from devstack.oauth_provider import OAuthServer  # noqa: E402
 from devstack.resources import provision  # noqa: E402
 from devstack.template import load_template  # noqa: E402
-from tests.support.oauth_server import OAuthServer  # noqa: E402
 
 # operation -> (max DynamoDB calls, max KMS calls)
 BUDGETS: dict[str, tuple[int, int]] = {

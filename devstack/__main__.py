@@ -15,14 +15,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .demo import CALLBACK_PATH, start_demo_provider
 from .gateway import Gateway
 from .moto_server import EmbeddedAWS, silence_werkzeug
+from .oauth_provider import OAuthServer
 from .resources import Resources, placeholder_resources, provision, resource_backed_variables
 from .template import ACCOUNT_ID, DEFAULT_REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
-CALLBACK_PATH = "/v1/oauth/callback"
 log = logging.getLogger("devstack")
 
 
@@ -50,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("KEYFOB_AWS", "embedded"),
         help="embedded moto (default), or real AWS with the default credential chain "
         "(env KEYFOB_AWS). KEYFOB_AWS_ENDPOINT_URL points at another endpoint instead.",
+    )
+    parser.add_argument(
+        "--no-demo-provider",
+        dest="demo_provider",
+        action="store_false",
+        default=os.environ.get("KEYFOB_DEV_DEMO_PROVIDER", "true").lower() != "false",
+        help="do not start the demo OAuth 2.0 provider (env KEYFOB_DEV_DEMO_PROVIDER=false)",
     )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help=argparse.SUPPRESS)
     parser.add_argument("--stack-name", default="keyfob-local", help=argparse.SUPPRESS)
@@ -117,20 +125,18 @@ def shell_overrides(
     return result
 
 
-def _seed_tenant(api_key: str | None) -> str | None:
+def _seed_tenant(api_key: str | None) -> tuple[str, str] | None:
+    """The dev tenant: reused when the given key already opens one (a persistent backend)."""
+    from keyfob.tenants import create_tenant, tenant_for_api_key
+
     try:
-        from keyfob.tenants import create_tenant
-    except ModuleNotFoundError as error:
-        if error.name not in ("keyfob", "keyfob.tenants"):
-            raise
-        log.warning("keyfob.tenants is not available yet: no dev tenant seeded")
-        return None
-    try:
-        _tenant, key = create_tenant(name="dev", api_key=api_key)
+        if api_key and (existing := tenant_for_api_key(api_key)):
+            return existing, api_key
+        tenant, key = create_tenant(name="dev", api_key=api_key)
     except Exception:  # keep serving; the traceback says why
         log.exception("could not seed the dev tenant")
         return None
-    return str(key)
+    return tenant.id, key
 
 
 def _sample_route(gateway: Gateway) -> str:
@@ -156,6 +162,7 @@ def _banner(
     api_key: str | None,
     aws_description: str,
     resources: Resources | None,
+    demo: tuple[OAuthServer, str] | None,
 ) -> str:
     key_text = api_key or "(none: no dev tenant was seeded)"
     lines = [
@@ -171,6 +178,10 @@ def _banner(
             lines.append(f"  Table:           {name} ({logical_id})")
         for logical_id, key in resources.kms_keys.items():
             lines.append(f"  KMS key:         {key['KeyId']} ({logical_id})")
+    if demo is not None:
+        provider, integration_id = demo
+        lines.append(f"  Demo provider:   {provider.base_url} (OAuth 2.0, approves at once)")
+        lines.append(f"  Demo integration: {integration_id} (connect with it; see README)")
     header = _identity_header(gateway)
     lines += [
         "",
@@ -208,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         aws_description = f"embedded moto at {endpoint_url} (in memory: gone on exit)"
 
     gateway: Gateway | None = None
+    demo: tuple[OAuthServer, str] | None = None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -235,8 +247,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         public_url = preset_public_url or gateway.url
         os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
-        api_key = _seed_tenant(args.api_key)
-        print(_banner(gateway, public_url, api_key, aws_description, resources), flush=True)
+        seeded = _seed_tenant(args.api_key)
+        if seeded is not None and args.demo_provider:
+            demo = start_demo_provider(seeded[0], public_url)
+        banner = _banner(
+            gateway,
+            public_url,
+            seeded[1] if seeded else None,
+            aws_description,
+            resources,
+            demo,
+        )
+        print(banner, flush=True)
         # Explicit handlers: a background job may have inherited SIGINT as ignored.
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
@@ -248,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("devstack could not start: %s", error)
         return 1
     finally:
+        if demo is not None:
+            demo[0].stop()
         if gateway is not None:
             gateway.stop()
         if embedded is not None:

@@ -19,9 +19,9 @@ import requests
 
 from devstack.gateway import Gateway
 from devstack.moto_server import EmbeddedAWS
+from devstack.oauth_provider import OAuthServer
 from devstack.resources import provision
 from devstack.template import load_template
-from tests.support.oauth_server import OAuthServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
-from tests.support.oauth_server import OAuthServer
 
 
 def test_requests_without_or_with_a_wrong_api_key_are_refused(anonymous: Api) -> None:

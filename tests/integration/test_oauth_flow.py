@@ -20,8 +20,8 @@ import boto3
 import pytest
 import requests
 
+from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
-from tests.support.oauth_server import OAuthServer
 
 RETURN_URL = "https://app.example.com/connected?session=42"
 

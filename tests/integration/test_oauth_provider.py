@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.support.oauth_server import TEST_USER, OAuthServer
+from devstack.oauth_provider import TEST_USER, OAuthServer
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never fetched: tests read Location instead
 TIMEOUT = 5

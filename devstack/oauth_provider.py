@@ -1,4 +1,5 @@
-"""A real OAuth 2.0 authorization server on loopback, for integration tests only.
+"""A real OAuth 2.0 authorization server on loopback: the provider in the integration tests,
+and the local stack's demo provider, so that the whole OAuth flow can be tried offline.
 
 Built from Authlib's server components over in-memory storage. The authorization endpoint
 consents at once on behalf of a fixed test user, so a test "browser" only has to fetch the
