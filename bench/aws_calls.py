@@ -1,16 +1,15 @@
 """AWS calls per operation, counted with botocore's event hooks.
 
 Runs the real functions through the local gateway against a moto server, with the
-test suite's loopback OAuth 2.0 server as the provider, and counts every DynamoDB and
-KMS call each API operation makes. Exits non-zero if any count exceeds its budget,
-so a change that adds a call to a hot path fails CI.
+local stack's OAuth 2.0 server (devstack.oauth_provider) as the provider, and counts
+every DynamoDB and KMS call each API operation makes. Exits non-zero if any count
+exceeds its budget, so a change that adds a call to a hot path fails CI.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,23 +19,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from devstack.gateway import Gateway
+from devstack.moto_server import EmbeddedAWS, use_local_endpoint
+from devstack.oauth_provider import OAuthServer
+from devstack.resources import provision
+from devstack.template import load_template
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-    KEYFOB_ALLOW_HTTP_LOOPBACK="true",
-    POWERTOOLS_METRICS_DISABLED="true",
-)
-
-from devstack.gateway import Gateway  # noqa: E402 - after the environment is set
-from devstack.moto_server import EmbeddedAWS  # noqa: E402
-from devstack.oauth_provider import OAuthServer  # noqa: E402
-from devstack.resources import provision  # noqa: E402
-from devstack.template import load_template  # noqa: E402
 
 # operation -> (max DynamoDB calls, max KMS calls)
 BUDGETS: dict[str, tuple[int, int]] = {
@@ -71,7 +60,8 @@ def main() -> int:
     provider = OAuthServer().start()
     try:
         with EmbeddedAWS() as aws:
-            os.environ["AWS_ENDPOINT_URL"] = aws.endpoint_url
+            use_local_endpoint(aws.endpoint_url, dummy_credentials=True)
+            os.environ.update(KEYFOB_ALLOW_HTTP_LOOPBACK="true", POWERTOOLS_METRICS_DISABLED="true")
             env = provision(load_template(template), endpoint_url=aws.endpoint_url).function_env
             os.environ.update(env, POWERTOOLS_LOG_LEVEL="WARNING")
             with Gateway(template, env) as gateway:

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .demo import CALLBACK_PATH, start_demo_provider
 from .gateway import Gateway
-from .moto_server import EmbeddedAWS, silence_werkzeug
+from .moto_server import EmbeddedAWS, silence_werkzeug, use_local_endpoint
 from .oauth_provider import OAuthServer
 from .resources import Resources, placeholder_resources, provision, resource_backed_variables
 from .template import ACCOUNT_ID, DEFAULT_REGION, Template, TemplateError
@@ -62,22 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help=argparse.SUPPRESS)
     parser.add_argument("--stack-name", default="keyfob-local", help=argparse.SUPPRESS)
     return parser
-
-
-def _use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
-    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``."""
-    if dummy_credentials:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = DEFAULT_REGION
-    else:
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
-    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
 def _function_environment(
@@ -207,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     endpoint_url = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
     real = args.aws == "real" and endpoint_url is None
     if endpoint_url:
-        _use_local_endpoint(endpoint_url, dummy_credentials=False)
+        use_local_endpoint(endpoint_url, dummy_credentials=False)
         aws_description = f"endpoint {endpoint_url}"
     elif real:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -215,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         embedded = EmbeddedAWS()
         endpoint_url = embedded.endpoint_url
-        _use_local_endpoint(endpoint_url, dummy_credentials=True)
+        use_local_endpoint(endpoint_url, dummy_credentials=True)
         aws_description = f"embedded moto at {endpoint_url} (in memory: gone on exit)"
 
     gateway: Gateway | None = None

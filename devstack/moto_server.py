@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import logging
+import os
 import urllib.request
 from types import TracebackType
 
-__all__ = ["EmbeddedAWS", "silence_werkzeug"]
+from .template import DEFAULT_REGION
+
+__all__ = ["EmbeddedAWS", "silence_werkzeug", "use_local_endpoint"]
 
 
 def silence_werkzeug() -> None:
     """Keep werkzeug's per-request log quiet (it installs its own INFO handler otherwise)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
+    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``."""
+    if dummy_credentials:
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = DEFAULT_REGION
+    else:
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
 class EmbeddedAWS:
