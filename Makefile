@@ -30,6 +30,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/aws_calls.py
+	$(BIN)/python bench/refresh_throughput.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/layer_bytecode.py
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import requests
 
 from devstack.gateway import Gateway
@@ -38,6 +39,14 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "list, next page": (1, 0),
     "get account": (1, 0),
     "credentials": (1, 1),
+    # GetItem, the lease, the save; one Decrypt: the new tokens reuse the data key.
+    "credentials, token due": (3, 1),
+    "refresh (forced)": (3, 1),
+    # The Query per due shard, then the lease and the save for the one account due.
+    "scheduled run, one due": (10, 1),
+    "disable": (1, 0),
+    "enable": (3, 0),
+    "delete, revoking": (2, 1),
 }
 
 calls: Counter[tuple[str, str]] = Counter()
@@ -66,17 +75,29 @@ def main() -> int:
             os.environ.update(env, POWERTOOLS_LOG_LEVEL="WARNING")
             with Gateway(template, env) as gateway:
                 os.environ["KEYFOB_PUBLIC_URL"] = gateway.url
-                results = run(gateway.url, provider)
+                results = run(gateway, provider)
     finally:
         provider.stop()
     return report(results)
 
 
-def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]:
-    from keyfob import aws, connections
+def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]:
+    from keyfob import aws, integrations
     from keyfob.tenants import create_tenant
 
-    _, key = create_tenant("bench")
+    base = gateway.url
+    tenant, key = create_tenant("bench")
+    # Time passing, played behind Keyfob's back with a client of its own (not counted).
+    clock = boto3.client("dynamodb")
+
+    def make_due(account_id: str) -> None:
+        clock.update_item(
+            TableName=os.environ["KEYFOB_TABLE"],
+            Key={"pk": {"S": f"TENANT#{tenant.id}"}, "sk": {"S": f"ACCOUNT#{account_id}"}},
+            UpdateExpression="SET due_at = :past",
+            ExpressionAttributeValues={":past": {"S": "2000-01-01T00:00:00.000000Z"}},
+        )
+
     for client in (aws.dynamodb(), aws.kms()):
         client.meta.events.register("before-call", _count)
     session = requests.Session()
@@ -102,6 +123,7 @@ def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]
                 "oauth": {
                     "authorization_url": provider.authorization_url,
                     "token_url": provider.token_url,
+                    "revocation_url": provider.revocation_url,
                     "token_endpoint_auth_method": "client_secret_basic",
                 },
             },
@@ -122,11 +144,15 @@ def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]
             call("GET", f"{parts.path}?{parts.query}", 200, headers={"Accept": "text/html"})
         return str(account["id"])
 
-    connect("callback, cold instance", connections._integrations.clear)
+    connect("callback, cold instance", integrations._cache.clear)
     account_id = connect("callback, warm instance", lambda: None)
 
+    # The key is verified with the app's identity call: the provider's resource API here.
     api_key_integration = call(
-        "POST", "/v1/integrations", 201, json={"app": "openai", "auth_scheme": "API_KEY"}
+        "POST",
+        "/v1/integrations",
+        201,
+        json={"app": "mistral", "auth_scheme": "API_KEY", "api": {"base_url": provider.api_url}},
     )
     with counted(results, "initiate (API key)"):
         call(
@@ -136,7 +162,7 @@ def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]
             json={
                 "integration_id": api_key_integration["id"],
                 "entity_id": "bench-user",
-                "params": {"api_key": "sk-bench"},
+                "params": {"api_key": provider.register_api_key()},
             },
         )
     with counted(results, "list, first page"):
@@ -148,6 +174,22 @@ def run(base: str, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]
         call("GET", f"/v1/connected_accounts/{account_id}", 200)
     with counted(results, "credentials"):
         call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
+    make_due(account_id)
+    with counted(results, "credentials, token due"):
+        call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
+    with counted(results, "refresh (forced)"):
+        call("POST", f"/v1/connected_accounts/{account_id}/refresh", 200)
+    make_due(account_id)
+    with counted(results, "scheduled run, one due"):
+        counts = gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"})
+    assert counts["TokensRefreshed"] == 1, counts
+    with counted(results, "disable"):
+        call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
+    with counted(results, "enable"):
+        call("POST", f"/v1/connected_accounts/{account_id}/enable", 200)
+    with counted(results, "delete, revoking"):
+        deleted = call("DELETE", f"/v1/connected_accounts/{account_id}", 200)
+    assert deleted["revocation"]["status"] == "revoked", deleted
     return results
 
 

@@ -20,6 +20,7 @@ from .gateway import Gateway
 from .moto_server import EmbeddedAWS, silence_werkzeug, use_local_endpoint
 from .oauth_provider import OAuthServer
 from .resources import Resources, placeholder_resources, provision, resource_backed_variables
+from .scheduler import Scheduler
 from .template import ACCOUNT_ID, DEFAULT_REGION, Template, TemplateError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,6 +148,7 @@ def _banner(
     aws_description: str,
     resources: Resources | None,
     demo: tuple[OAuthServer, str] | None,
+    scheduler: Scheduler,
 ) -> str:
     key_text = api_key or "(none: no dev tenant was seeded)"
     lines = [
@@ -162,6 +164,10 @@ def _banner(
             lines.append(f"  Table:           {name} ({logical_id})")
         for logical_id, key in resources.kms_keys.items():
             lines.append(f"  KMS key:         {key['KeyId']} ({logical_id})")
+    for schedule in scheduler.schedules:
+        lines.append(f"  Scheduled:       {schedule.function_id}, {schedule.expression}")
+    for schedule in scheduler.skipped:
+        lines.append(f"  Not scheduled:   {schedule.function_id}, {schedule.expression}")
     if demo is not None:
         provider, integration_id = demo
         lines.append(f"  Demo provider:   {provider.base_url} (OAuth 2.0, approves at once)")
@@ -203,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         aws_description = f"embedded moto at {endpoint_url} (in memory: gone on exit)"
 
     gateway: Gateway | None = None
+    scheduler: Scheduler | None = None
     demo: tuple[OAuthServer, str] | None = None
     stop = threading.Event()
 
@@ -234,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeded = _seed_tenant(args.api_key)
         if seeded is not None and args.demo_provider:
             demo = start_demo_provider(seeded[0], public_url)
+        scheduler = Scheduler(gateway, template.schedules()).start()
         banner = _banner(
             gateway,
             public_url,
@@ -241,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             aws_description,
             resources,
             demo,
+            scheduler,
         )
         print(banner, flush=True)
         # Explicit handlers: a background job may have inherited SIGINT as ignored.
@@ -254,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("devstack could not start: %s", error)
         return 1
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if demo is not None:
             demo[0].stop()
         if gateway is not None:

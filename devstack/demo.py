@@ -38,6 +38,11 @@ def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, s
                     "token_endpoint_auth_method": "client_secret_basic",
                     "issuer": provider.issuer,
                 },
+                # Its resource API names the user, as GitHub's /user would.
+                "api": {
+                    "base_url": provider.api_url,
+                    "identity": {"path": "/me", "id_field": "id", "name_field": "login"},
+                },
             }
         ),
     )

@@ -162,6 +162,8 @@ class _Store:
         self.revocations: list[str] = []
         self.issued_tokens: list[dict[str, Any]] = []
         self.authorization_requests: list[dict[str, str]] = []
+        self.api_keys: set[str] = set()
+        self.api_requests: list[dict[str, Any]] = []
 
     def clear(self) -> None:
         with self.lock:
@@ -173,6 +175,7 @@ class _Store:
                 self.revocations,
                 self.issued_tokens,
                 self.authorization_requests,
+                self.api_requests,
             ):
                 collection.clear()
 
@@ -227,6 +230,14 @@ class _Store:
             else:
                 record.access_revoked = True
             self.revocations.append(token)
+
+    def accepts(self, credential: str) -> bool:
+        """A live access token, or a registered API key."""
+        with self.lock:
+            if credential in self.api_keys:
+                return True
+            record = self.by_access.get(credential)
+        return record is not None and not record.is_revoked() and not record.is_expired()
 
     def revoke_grant(self, grant_id: str) -> None:
         with self.lock:
@@ -384,6 +395,7 @@ class OAuthServer:
     """Auto-consenting OAuth 2.0 provider on 127.0.0.1, one fixed user, in-memory state."""
 
     deny_next_authorization: bool
+    api_status: int | None
     token_endpoint_status: int | None
     token_endpoint_delay: float
     omit_refresh_token: bool
@@ -413,9 +425,14 @@ class OAuthServer:
         self._app.add_url_rule("/token", view_func=self._token, methods=["POST"])
         self._app.add_url_rule("/revoke", view_func=self._revoke, methods=["POST"])
         self._app.add_url_rule("/userinfo", view_func=self._userinfo, methods=["GET"])
+        for rule in ("/api/", "/api/<path:path>"):
+            self._app.add_url_rule(
+                rule, view_func=self._api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+            )
 
     def _reset_switches(self) -> None:
         self.deny_next_authorization = False
+        self.api_status = None
         self.token_endpoint_status = None
         self.token_endpoint_delay = 0.0
         self.omit_refresh_token = False
@@ -476,6 +493,11 @@ class OAuthServer:
     def userinfo_url(self) -> str:
         return f"{self.base_url}/userinfo"
 
+    @property
+    def api_url(self) -> str:
+        """The provider's resource API: any path under it answers for a valid credential."""
+        return f"{self.base_url}/api"
+
     # -- test controls -------------------------------------------------------------------
 
     def register_client(
@@ -502,6 +524,13 @@ class OAuthServer:
             self._store.clients[client.client_id] = client
         return client.client_id, client.client_secret
 
+    def register_api_key(self, key: str | None = None) -> str:
+        """An API key the resource API accepts, in whatever header, query or basic part."""
+        key = key or f"key-{secrets.token_urlsafe(24)}"
+        with self._store.lock:
+            self._store.api_keys.add(key)
+        return key
+
     def reset(self) -> None:
         """Forget codes, tokens and observations and restore the switches; keep clients."""
         self._store.clear()
@@ -522,6 +551,10 @@ class OAuthServer:
     @property
     def authorization_requests(self) -> list[dict[str, str]]:
         return self._store.authorization_requests
+
+    @property
+    def api_requests(self) -> list[dict[str, Any]]:
+        return self._store.api_requests
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -560,6 +593,32 @@ class OAuthServer:
 
     def _revoke(self) -> Any:
         return self._authz.create_endpoint_response("revocation")
+
+    def _api(self, path: str = "") -> Any:
+        """A resource API like an app's own: 401 without a valid credential, otherwise an
+        echo of the request with the user it belongs to. Accepts the credential wherever
+        apps put one (a bearer or custom header, a query parameter, basic auth), so
+        that every placement in the catalog can be tried against it."""
+        entry = {
+            "method": request.method,
+            "path": f"/{path}",
+            "query": request.args.to_dict(flat=False),
+            "headers": dict(request.headers),
+            "body": request.get_data(as_text=True),
+        }
+        self._store.append(self._store.api_requests, entry)
+        if self.api_status is not None:
+            return jsonify({"error": f"Injected HTTP {self.api_status}"}), self.api_status
+        candidates = [v.split(" ", 1)[-1] for v in request.headers.values()]
+        candidates += [v for values in request.args.listvalues() for v in values]
+        if request.authorization and request.authorization.type == "basic":
+            candidates += [
+                request.authorization.username or "",
+                request.authorization.password or "",
+            ]
+        if not any(self._store.accepts(c) for c in candidates if c):
+            return jsonify({"error": "invalid_token"}), 401
+        return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
 
     def _userinfo(self) -> Any:
         with self._protector.acquire():

@@ -426,6 +426,28 @@ class RouteSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """One ``Schedule`` event of a function: EventBridge invoking it at a fixed rate."""
+
+    function_id: str
+    event_name: str
+    expression: str  # "rate(5 minutes)" or "cron(...)"
+    enabled: bool = True
+
+    @property
+    def rate_seconds(self) -> int | None:
+        """The period of a rate() expression; None for cron(), which is not emulated."""
+        match = _RATE.match(self.expression.strip())
+        if not match:
+            return None
+        return int(match.group(1)) * _RATE_UNITS[match.group(2).rstrip("s")]
+
+
+_RATE = re.compile(r"^rate\((\d+)\s+(minutes?|hours?|days?)\)$")
+_RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
 class AuthorizerSpec:
     name: str
     api_id: str
@@ -640,6 +662,25 @@ class Template:
                     if spec is not None and spec.python_path not in paths:
                         paths.append(spec.python_path)
         return paths
+
+    def schedules(self) -> list[ScheduleSpec]:
+        """The functions' ``Schedule`` events (EventBridge rules with a schedule)."""
+        resolver = self.resolver()
+        found = []
+        for function in self.functions().values():
+            for event_name, event in (function.properties.get("Events") or {}).items():
+                if (event or {}).get("Type") != "Schedule":
+                    continue
+                props = event.get("Properties") or {}
+                found.append(
+                    ScheduleSpec(
+                        function_id=function.logical_id,
+                        event_name=event_name,
+                        expression=str(resolver.resolve(props.get("Schedule", ""))),
+                        enabled=bool(resolver.resolve(props.get("Enabled", True))),
+                    )
+                )
+        return found
 
     # -- HTTP APIs -------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +37,32 @@ os.environ.update(
     AWS_REGION="us-east-1",
     KEYFOB_ALLOW_HTTP_LOOPBACK="true",
     KEYFOB_HTTP_TIMEOUT="1.5",
+    # How long a caller waits for another's refresh before a 503 (8 s in production).
+    KEYFOB_LEASE_WAIT_SECONDS="2",
     POWERTOOLS_METRICS_NAMESPACE="Keyfob",
     POWERTOOLS_TRACE_DISABLED="true",
 )
 os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: object, *args: object, **kwargs: object) -> object:
+    """Tests never reach a real provider: no name but loopback resolves, whatever the
+    machine's network (a catalog app's real host would otherwise be called)."""
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        allowed = ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        allowed = name.lower() in _LOOPBACK_NAMES
+    if not allowed:
+        raise socket.gaierror(socket.EAI_NONAME, f"tests reach loopback only, not {name}")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+socket.getaddrinfo = _loopback_only  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""GET /v1/connected_accounts, /v1/connected_accounts/{id} and its /credentials."""
+"""GET /v1/connected_accounts and /v1/connected_accounts/{id}: no secrets."""
 
 from typing import Annotated, Any
 
@@ -9,7 +9,6 @@ from keyfob import api, connections
 from keyfob.models import (
     AccountPage,
     AccountView,
-    Credentials,
     EntityId,
     ResourceId,
     Slug,
@@ -54,16 +53,6 @@ def list_accounts(
 )
 def get_account(account_id: Annotated[ResourceId, Path()]) -> AccountView:
     return connections.get(api.tenant_id(app), account_id)
-
-
-@app.get(
-    "/v1/connected_accounts/<account_id>/credentials",
-    summary="The decrypted credentials of an ACTIVE account, to act with",
-    security=api.API_KEY_SECURITY,
-)
-def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
-    logger.info("credentials read", extra={"connected_account_id": account_id})
-    return connections.credentials(api.tenant_id(app), account_id)
 
 
 @traced

@@ -38,7 +38,7 @@ def callback(
     except KeyfobError as exc:
         logger.info("callback refused", extra={"error_code": exc.code})
         return pages.refusal(exc, app.current_event.headers.get("accept", ""))
-    return pages.outcome(result.account, result.return_url)
+    return pages.outcome(result.account, result.return_url, result.confirmation_code)
 
 
 @metrics.log_metrics

@@ -12,121 +12,26 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
-import requests
 
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
-
-RETURN_URL = "https://app.example.com/connected?session=42"
-
-
-@dataclass
-class Started:
-    account: dict[str, Any]
-    integration_id: str
-    client_secret: str
-
-    @property
-    def authorization_url(self) -> str:
-        return str(self.account["redirect_url"])
-
-    @property
-    def state(self) -> str:
-        return query_of(self.authorization_url)["state"]
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+from tests.integration.flows import (
+    Started,
+    authorize,
+    callback,
+    connect,
+    query_of,
+    start,
+    table,
+)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_provider(oauth_server: OAuthServer) -> None:
     oauth_server.reset()
-
-
-def create_integration(
-    api: Api,
-    oauth_server: OAuthServer,
-    *,
-    auth_method: str = "client_secret_basic",
-    issuer: str | None = None,
-) -> tuple[str, str]:
-    client_id, client_secret = oauth_server.register_client(
-        redirect_uris=[f"{api.base_url}/v1/oauth/callback"],
-        token_endpoint_auth_method=auth_method,
-    )
-    oauth = {
-        "authorization_url": oauth_server.authorization_url,
-        "token_url": oauth_server.token_url,
-        "revocation_url": oauth_server.revocation_url,
-        "token_endpoint_auth_method": auth_method,
-    }
-    if issuer:
-        oauth["issuer"] = issuer
-    response = api.post(
-        "/v1/integrations",
-        json={
-            "app": "oauth2",
-            "auth_scheme": "OAUTH2",
-            "name": "Loopback provider",
-            "credentials": {
-                "client_id": client_id,
-                "client_secret": client_secret,
-                "scopes": ["read", "offline_access"],
-            },
-            "oauth": oauth,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"], client_secret
-
-
-def start(
-    api: Api,
-    oauth_server: OAuthServer,
-    *,
-    entity_id: str = "user-1",
-    redirect_url: str | None = RETURN_URL,
-    **integration: Any,
-) -> Started:
-    integration_id, secret = create_integration(api, oauth_server, **integration)
-    body: dict[str, Any] = {"integration_id": integration_id, "entity_id": entity_id}
-    if redirect_url:
-        body["redirect_url"] = redirect_url
-    response = api.post("/v1/connected_accounts", json=body)
-    assert response.status_code == 201, response.text
-    return Started(response.json(), integration_id, secret)
-
-
-def authorize(started: Started) -> str:
-    """What the user's browser does at the provider: returns the callback URL it is sent to."""
-    response = requests.get(started.authorization_url, allow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text
-    return str(response.headers["Location"])
-
-
-def callback(anonymous: Api, callback_url: str, **headers: str) -> requests.Response:
-    parts = urlsplit(callback_url)
-    return anonymous.get(f"{parts.path}?{parts.query}", headers=headers)
-
-
-def connect(api: Api, anonymous: Api, oauth_server: OAuthServer, **kwargs: Any) -> Started:
-    started = start(api, oauth_server, **kwargs)
-    response = callback(anonymous, authorize(started))
-    assert response.status_code == 302, response.text
-    return started
-
-
-def table() -> Any:
-    import os
-
-    return boto3.client("dynamodb"), os.environ["KEYFOB_TABLE"]
 
 
 # --- the happy path ----------------------------------------------------------------

@@ -95,3 +95,26 @@ def test_list_accounts_sample(invoke: Invoke, tenant: Tenant) -> None:
     response = invoke("list_accounts", sample("list_accounts.json", tenant))
     assert response["statusCode"] == 200
     assert set(json.loads(response["body"])) == {"items", "next_cursor"}
+
+
+def test_credentials_sample_for_an_unknown_account_is_a_clean_404(
+    invoke: Invoke, tenant: Tenant
+) -> None:
+    response = invoke("credentials", sample("credentials.json", tenant))
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "connected_account_not_found"
+
+
+def test_manage_accounts_sample_delete_of_an_unknown_account_is_a_clean_404(
+    invoke: Invoke, tenant: Tenant
+) -> None:
+    response = invoke("manage_accounts", sample("manage_accounts.json", tenant))
+    assert response["statusCode"] == 404
+
+
+def test_sweep_sample_scheduled_event_runs_and_reports_counts(
+    invoke: Invoke, tenant: Tenant
+) -> None:
+    counts = invoke("sweep", sample("sweep.json", tenant))
+    assert isinstance(counts, dict)
+    assert all(isinstance(n, int) for n in counts.values())

@@ -13,6 +13,8 @@ from keyfob.catalog import (
     App,
     AuthScheme,
     Catalog,
+    Probe,
+    Revocation,
     SchemeSpec,
     get_app,
     list_apps,
@@ -313,3 +315,355 @@ def test_given_api_key_app_then_the_key_goes_in_the_documented_header(
 
 def test_given_anthropic_then_the_description_mentions_the_version_header() -> None:
     assert "anthropic-version" in APPS["anthropic"].description
+
+
+# --- identity probes, provider revocation calls, token lifetimes --------------------
+#
+# The catalog's identity probes, provider revocation calls and token lifetimes.
+#
+# A probe is made with the connection's own credential: it names the upstream account right
+# after an OAuth connection, and it refuses a pasted API key or token that the provider
+# answers with 401. A wrong probe refuses valid keys, so the schemes that have none are
+# pinned here too, each with the reason it has none.
+
+
+GOOGLE_USERINFO = "https://openidconnect.googleapis.com/v1/userinfo"
+DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+# Pasted credentials that a probe must check before Keyfob stores them.
+API_KEY_PROBES: set[tuple[str, AuthScheme]] = {
+    ("airtable", BEARER_TOKEN),
+    ("anthropic", API_KEY),
+    ("asana", BEARER_TOKEN),
+    ("calendly", BEARER_TOKEN),
+    ("discord", API_KEY),
+    ("github", BEARER_TOKEN),
+    ("gitlab", BEARER_TOKEN),
+    ("hubspot", BEARER_TOKEN),
+    ("mailchimp", API_KEY),
+    ("mistral", API_KEY),
+    ("notion", BEARER_TOKEN),
+    ("postmark", API_KEY),
+    ("sendgrid", API_KEY),
+    ("shopify", API_KEY),
+    ("slack", BEARER_TOKEN),
+    ("stripe", API_KEY),
+    ("stripe", BASIC),
+    ("twilio", BASIC),
+}
+
+# Schemes deliberately left without a probe, and why: adding one needs a new reason.
+NO_PROBE: dict[tuple[str, AuthScheme], str] = {
+    ("cloudflare", BEARER_TOKEN): "account API tokens get 401 from /user/tokens/verify",
+    ("figma", API_KEY): "Figma answers an invalid token with 403, not 401",
+    ("intercom", OAUTH2): "/me needs the 'Read admins' permission; without it: 401",
+    ("intercom", BEARER_TOKEN): "/me needs the 'Read admins' permission; without it: 401",
+    ("linear", OAUTH2): "GraphQL only: the viewer query needs a POST body",
+    ("linear", API_KEY): "GraphQL only: the viewer query needs a POST body",
+    ("mailgun", BASIC): "domain sending keys may only POST messages",
+    ("oauth2", OAUTH2): "a custom server has no known API",
+    ("openai", API_KEY): "restricted keys without models.read get 401 on /models",
+    ("resend", API_KEY): "sending-only keys get 401 on every read endpoint",
+    ("salesforce", OAUTH2): "userinfo needs the id scope, not among the default scopes",
+    ("zendesk", BASIC): "/users/me answers some bad credentials with an anonymous user",
+    ("zoom", OAUTH2): "/users/me needs a user:read scope the integration may not have",
+}
+
+# Probes that must POST: Slack's Web API methods and Dropbox's RPC endpoints.
+POST_PROBES: set[tuple[str, AuthScheme]] = {
+    ("slack", OAUTH2),
+    ("slack", BEARER_TOKEN),
+    ("dropbox", OAUTH2),
+}
+
+# OAuth providers whose own revocation call replaces RFC 7009's revocation_url.
+OWN_REVOCATION = {"dropbox", "github", "notion", "slack", "zendesk"}
+
+
+def _schemes() -> list[tuple[App, SchemeSpec]]:
+    return [(app, spec) for app in CATALOG.apps for spec in app.auth_schemes]
+
+
+def _scheme_id(pair: tuple[App, SchemeSpec]) -> str:
+    return f"{pair[0].slug}-{pair[1].type.value}"
+
+
+def _key_id(key: tuple[str, AuthScheme]) -> str:
+    return f"{key[0]}-{key[1].value}"
+
+
+def _probed() -> list[tuple[App, SchemeSpec]]:
+    return [pair for pair in _schemes() if pair[1].identity is not None]
+
+
+def _revoking() -> list[tuple[App, SchemeSpec]]:
+    return [pair for pair in _schemes() if pair[1].revocation is not None]
+
+
+def _identity(slug: str, kind: AuthScheme) -> Probe:
+    probe = APPS[slug].scheme(kind).identity
+    assert probe is not None, f"{slug} {kind.value} has no identity probe"
+    return probe
+
+
+def _revocation(slug: str) -> Revocation:
+    revocation = APPS[slug].scheme(OAUTH2).revocation
+    assert revocation is not None, f"{slug} has no revocation call"
+    return revocation
+
+
+def _probe_url(app: App, probe: Probe) -> str:
+    return probe.path if probe.path.startswith("https://") else app.api_base_url + probe.path
+
+
+def test_given_catalog_then_most_schemes_have_an_identity_probe() -> None:
+    assert len(_probed()) >= 35
+
+
+@pytest.mark.parametrize("pair", _probed(), ids=_scheme_id)
+def test_given_probe_then_its_url_placeholders_name_connection_fields(
+    pair: tuple[App, SchemeSpec],
+) -> None:
+    app, spec = pair
+    names = {field.name for field in spec.connection_fields}
+    assert spec.identity is not None
+
+    assert set(placeholders(_probe_url(app, spec.identity))) <= names
+
+
+@pytest.mark.parametrize("pair", _probed(), ids=_scheme_id)
+def test_given_probe_then_it_calls_an_https_url(pair: tuple[App, SchemeSpec]) -> None:
+    app, spec = pair
+    assert spec.identity is not None
+
+    assert _probe_url(app, spec.identity).startswith("https://")
+
+
+@pytest.mark.parametrize("pair", _probed(), ids=_scheme_id)
+def test_given_probe_then_it_is_a_get_unless_the_api_demands_a_post(
+    pair: tuple[App, SchemeSpec],
+) -> None:
+    app, spec = pair
+    assert spec.identity is not None
+
+    expected = "POST" if (app.slug, spec.type) in POST_PROBES else "GET"
+    assert spec.identity.method == expected
+
+
+@pytest.mark.parametrize("pair", _probed(), ids=_scheme_id)
+def test_given_probe_then_its_fields_are_dotted_paths(pair: tuple[App, SchemeSpec]) -> None:
+    _, spec = pair
+    probe = spec.identity
+    assert probe is not None
+
+    for field in (probe.id_field, probe.name_field, probe.ok_field):
+        assert field is None or DOTTED_PATH.fullmatch(field), field
+
+
+@pytest.mark.parametrize("pair", _probed(), ids=_scheme_id)
+def test_given_probe_headers_then_they_never_replace_the_credential(
+    pair: tuple[App, SchemeSpec],
+) -> None:
+    _, spec = pair
+    assert spec.identity is not None
+    headers = {name.lower() for name in spec.identity.headers}
+
+    assert "authorization" not in headers
+    assert spec.apply.name is None or spec.apply.name.lower() not in headers
+
+
+@pytest.mark.parametrize("key", sorted(API_KEY_PROBES), ids=_key_id)
+def test_given_well_known_api_key_scheme_then_it_has_an_identity_probe(
+    key: tuple[str, AuthScheme],
+) -> None:
+    slug, kind = key
+
+    assert kind is not OAUTH2
+    assert APPS[slug].scheme(kind).identity is not None
+
+
+@pytest.mark.parametrize("key", sorted(NO_PROBE), ids=_key_id)
+def test_given_scheme_without_a_safe_probe_then_it_has_none(key: tuple[str, AuthScheme]) -> None:
+    slug, kind = key
+
+    assert APPS[slug].scheme(kind).identity is None, NO_PROBE[key]
+
+
+def test_given_every_scheme_then_it_has_a_probe_or_a_reason_for_none() -> None:
+    unexplained = [
+        _scheme_id(pair)
+        for pair in _schemes()
+        if pair[1].identity is None and (pair[0].slug, pair[1].type) not in NO_PROBE
+    ]
+
+    assert unexplained == []
+
+
+@pytest.mark.parametrize("kind", [OAUTH2, BEARER_TOKEN])
+def test_given_github_then_identity_is_the_authenticated_user(kind: AuthScheme) -> None:
+    probe = _identity("github", kind)
+
+    assert (probe.method, probe.path) == ("GET", "/user")
+    assert (probe.id_field, probe.name_field, probe.ok_field) == ("id", "login", None)
+
+
+@pytest.mark.parametrize("kind", [OAUTH2, BEARER_TOKEN])
+def test_given_slack_then_identity_is_auth_test_checked_by_its_ok_flag(kind: AuthScheme) -> None:
+    probe = _identity("slack", kind)
+
+    assert (probe.method, probe.path, probe.ok_field) == ("POST", "/auth.test", "ok")
+    assert (probe.id_field, probe.name_field) == ("team_id", "team")
+
+
+@pytest.mark.parametrize("slug", ["gmail", "google", "google-calendar", "google-drive"])
+def test_given_google_app_then_identity_is_openid_userinfo(slug: str) -> None:
+    spec = APPS[slug].scheme(OAUTH2)
+    probe = _identity(slug, OAUTH2)
+
+    assert {"openid", "email"} <= set(spec.default_scopes)
+    assert (probe.path, probe.id_field, probe.name_field) == (GOOGLE_USERINFO, "sub", "email")
+
+
+@pytest.mark.parametrize(
+    ("slug", "kind", "header", "value"),
+    [
+        ("anthropic", API_KEY, "anthropic-version", "2023-06-01"),
+        ("notion", OAUTH2, "Notion-Version", "2022-06-28"),
+        ("notion", BEARER_TOKEN, "Notion-Version", "2022-06-28"),
+    ],
+)
+def test_given_api_that_requires_a_version_header_then_the_probe_sends_it(
+    slug: str, kind: AuthScheme, header: str, value: str
+) -> None:
+    assert _identity(slug, kind).headers == {header: value}
+
+
+@pytest.mark.parametrize("kind", [API_KEY, BASIC])
+def test_given_stripe_then_a_restricted_key_without_account_access_gets_403_not_401(
+    kind: AuthScheme,
+) -> None:
+    # Stripe answers missing permissions with 403 only from API version 2016-10-19 on.
+    probe = _identity("stripe", kind)
+
+    assert probe.path == "/account"
+    assert probe.headers["Stripe-Version"] >= "2016-10-19"
+
+
+def test_given_twilio_then_the_probe_reads_the_account_named_by_its_sid() -> None:
+    probe = _identity("twilio", BASIC)
+
+    assert probe.path == "/2010-04-01/Accounts/{account_sid}.json"
+    assert (probe.id_field, probe.name_field) == ("sid", "friendly_name")
+
+
+def test_given_atlassian_then_the_probe_lists_accessible_resources_on_the_gateway() -> None:
+    app = APPS["atlassian"]
+    probe = _identity("atlassian", OAUTH2)
+
+    assert _probe_url(app, probe) == "https://api.atlassian.com/oauth/token/accessible-resources"
+    assert (probe.id_field, probe.name_field) == (None, None)
+
+
+@pytest.mark.parametrize("pair", _schemes(), ids=_scheme_id)
+def test_given_scheme_then_it_never_has_both_revocation_url_and_revocation(
+    pair: tuple[App, SchemeSpec],
+) -> None:
+    _, spec = pair
+
+    assert not (spec.revocation_url and spec.revocation)
+
+
+@pytest.mark.parametrize("entry", RAW["apps"], ids=[entry["slug"] for entry in RAW["apps"]])
+def test_given_raw_catalog_then_no_scheme_sets_both_revocation_kinds(entry: dict[str, Any]) -> None:
+    for scheme in entry["auth_schemes"]:
+        assert not (scheme.get("revocation_url") and scheme.get("revocation")), scheme["type"]
+
+
+def test_given_catalog_then_exactly_the_known_providers_revoke_with_their_own_call() -> None:
+    assert {app.slug for app, _ in _revoking()} == OWN_REVOCATION
+
+
+@pytest.mark.parametrize("pair", _revoking(), ids=_scheme_id)
+def test_given_revocation_then_its_url_placeholders_are_known(
+    pair: tuple[App, SchemeSpec],
+) -> None:
+    _, spec = pair
+    assert spec.revocation is not None
+    names = {field.name for field in spec.connection_fields} | {"client_id", "token"}
+
+    assert spec.type is OAUTH2
+    assert set(placeholders(spec.revocation.url)) <= names
+    assert (spec.revocation.token_in == "path") == ("{token}" in spec.revocation.url)
+
+
+def test_given_slack_then_revocation_is_auth_revoke_with_the_token_as_bearer() -> None:
+    spec = APPS["slack"].scheme(OAUTH2)
+    revocation = _revocation("slack")
+
+    assert spec.revocation_url is None
+    assert (revocation.method, revocation.url) == ("POST", "https://slack.com/api/auth.revoke")
+    assert (revocation.token, revocation.token_in) == ("access_token", "bearer")
+    assert revocation.client_auth == "none"
+
+
+def test_given_notion_then_revocation_sends_json_with_client_basic_auth() -> None:
+    spec = APPS["notion"].scheme(OAUTH2)
+    revocation = _revocation("notion")
+
+    assert spec.revocation_url is None
+    assert revocation.url == "https://api.notion.com/v1/oauth/revoke"
+    assert (revocation.token_in, revocation.token_param, revocation.client_auth) == (
+        "json",
+        "token",
+        "basic",
+    )
+
+
+def test_given_github_then_revocation_deletes_the_token_with_client_basic_auth() -> None:
+    revocation = _revocation("github")
+
+    assert revocation.method == "DELETE"
+    assert revocation.url == "https://api.github.com/applications/{client_id}/token"
+    assert (revocation.token_in, revocation.token_param, revocation.client_auth) == (
+        "json",
+        "access_token",
+        "basic",
+    )
+
+
+@pytest.mark.parametrize(
+    ("slug", "method", "url"),
+    [
+        ("dropbox", "POST", "https://api.dropboxapi.com/2/auth/token/revoke"),
+        ("zendesk", "DELETE", "https://{subdomain}.zendesk.com/api/v2/oauth/tokens/current.json"),
+    ],
+)
+def test_given_provider_that_revokes_the_calling_token_then_it_is_sent_as_bearer(
+    slug: str, method: str, url: str
+) -> None:
+    revocation = _revocation(slug)
+
+    assert (revocation.method, revocation.url) == (method, url)
+    assert (revocation.token, revocation.token_in, revocation.client_auth) == (
+        "access_token",
+        "bearer",
+        "none",
+    )
+
+
+def test_given_hubspot_then_it_revokes_at_its_rfc_7009_endpoint() -> None:
+    spec = APPS["hubspot"].scheme(OAUTH2)
+
+    assert spec.revocation is None
+    assert spec.revocation_url == "https://api.hubapi.com/oauth/2026-03/token/revoke"
+
+
+def test_given_salesforce_then_tokens_without_expires_in_live_no_longer_than_a_session() -> None:
+    # Salesforce omits expires_in; an org's session timeout is 15 minutes at the least.
+    assert APPS["salesforce"].scheme(OAUTH2).token_lifetime_seconds == 900
+
+
+def test_given_catalog_then_only_salesforce_declares_a_token_lifetime() -> None:
+    declared = [_scheme_id(pair) for pair in _schemes() if pair[1].token_lifetime_seconds]
+
+    assert declared == ["salesforce-OAUTH2"]

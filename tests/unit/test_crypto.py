@@ -48,3 +48,36 @@ def test_each_encryption_uses_a_fresh_data_key_and_nonce() -> None:
     second = crypto.encrypt({"k": "v"}, tenant_id="tn_a", record="ACCOUNT#1")
     assert first.edk != second.edk
     assert first.nonce != second.nonce
+
+
+def test_an_account_secret_is_resealed_under_its_own_data_key_with_a_fresh_nonce() -> None:
+    from keyfob.models import AccountRecord
+
+    blob = crypto.seal_account({"refresh_token": "r1"}, tenant_id="tn_a", account_id="ca_1")
+    account = AccountRecord.model_validate(
+        {
+            "tenant_id": "tn_a",
+            "id": "ca_1",
+            "integration_id": "int_1",
+            "app": "oauth2",
+            "auth_scheme": "OAUTH2",
+            "entity_id": "e",
+            "status": "ACTIVE",
+            "secret": blob.model_dump(),
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+        }
+    )
+    current, reseal = crypto.open_for_update(account)
+    assert current == {"refresh_token": "r1"}
+
+    replaced = reseal({"refresh_token": "r2"})
+
+    assert replaced.edk == blob.edk  # no new data key: one KMS call per refresh
+    assert replaced.nonce != blob.nonce
+    assert crypto.open_account(account.model_copy(update={"secret": replaced})) == {
+        "refresh_token": "r2"
+    }
+    # Still bound to its record: it does not open as another account's secret
+    with pytest.raises(IntegrityError):
+        crypto.decrypt(replaced, tenant_id="tn_a", record="ACCOUNT#ca_2")

@@ -29,11 +29,14 @@ MAX_BODY_BYTES = 32 * 1024
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response[Any]:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, retry_after: int | None = None
+) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body={"error": {"code": code, "message": message, "details": details}},
+        headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
     )
 
 
@@ -56,7 +59,7 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(KeyfobError)  # type: ignore[untyped-decorator]
     def _keyfob_error(exc: KeyfobError) -> Response[Any]:
         logger.info("request refused", extra={"error_code": exc.code, "status": exc.status})
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:

@@ -78,6 +78,60 @@ class CredentialPlacement(BaseModel):
         return self
 
 
+class Probe(BaseModel):
+    """An API call, made with the connection's own credential, that proves the credential
+    works and, where the answer names one, which upstream account it belongs to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    method: Literal["GET", "POST"] = "GET"
+    path: str = Field(
+        pattern=r"^(/|https?://)[^\s]*$",
+        description="Relative to the app's API base URL, or an absolute URL.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers (an API version, say)."
+    )
+    id_field: str | None = Field(
+        default=None, description="Dotted path to the upstream account id in the JSON answer."
+    )
+    name_field: str | None = Field(
+        default=None, description="Dotted path to a display name (login, email, workspace)."
+    )
+    ok_field: str | None = Field(
+        default=None,
+        description="Dotted path that must be true: for APIs that answer HTTP 200 with "
+        "an error flag (Slack's `ok`).",
+    )
+
+
+class Revocation(BaseModel):
+    """A provider's own revocation call, for providers that do not implement RFC 7009
+    (which ``revocation_url`` means)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    method: Literal["POST", "DELETE", "GET"] = "POST"
+    url: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        description="May hold {client_id}, {token} and connection field placeholders.",
+    )
+    token: Literal["access_token", "refresh_token"] = Field(
+        default="access_token", description="Which token the call revokes."
+    )
+    token_in: Literal["bearer", "form", "json", "query", "path"] = Field(
+        description="How the token is sent: as the bearer credential, a form, JSON or query "
+        "parameter named token_param, or in the URL's {token}."
+    )
+    token_param: str = "token"
+    client_auth: Literal["basic", "none"] = Field(
+        default="none", description="basic: HTTP Basic with the integration's client id/secret."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers (an API version, say)."
+    )
+
+
 class SchemeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -95,21 +149,44 @@ class SchemeSpec(BaseModel):
         "client_secret_post"
     )
     authorization_params: dict[str, str] = Field(default_factory=dict)
+    revocation: Revocation | None = None
+    # Refresh this long before the access token expires (and at most halfway through a
+    # token's life, so that short-lived tokens never refresh on every read).
+    refresh_buffer_seconds: int = Field(default=300, ge=0, le=86400)
+    # For providers that omit expires_in although their tokens do expire.
+    token_lifetime_seconds: int | None = Field(default=None, ge=60)
+    identity: Probe | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SchemeSpec:
         names = {f.name for f in self.connection_fields}
         if len(names) != len(self.connection_fields):
             raise ValueError("duplicate connection field names")
-        for url in (self.authorization_url, self.token_url, self.revocation_url):
+        probe = self.identity.path if self.identity else None
+        for url in (self.authorization_url, self.token_url, self.revocation_url, probe):
             for placeholder in _PLACEHOLDER.findall(url or ""):
                 if placeholder not in names:
                     raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
+        if self.revocation is not None:
+            if self.revocation_url:
+                raise ValueError("revocation_url (RFC 7009) and revocation exclude each other")
+            for placeholder in _PLACEHOLDER.findall(self.revocation.url):
+                if placeholder not in names | {"client_id", "token"}:
+                    raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
+            if (self.revocation.token_in == "path") != ("{token}" in self.revocation.url):
+                raise ValueError("revocation: token_in path goes with a {token} in the url")
         if self.type is AuthScheme.OAUTH2 and any(f.secret for f in self.connection_fields):
             # Initiating a connection makes no KMS call; OAuth secrets come from the provider.
             raise ValueError("an OAUTH2 scheme cannot ask the end user for a secret field")
         if self.type is not AuthScheme.OAUTH2:
-            oauth_only = ("authorization_url", "token_url", "revocation_url", "default_scopes")
+            oauth_only = (
+                "authorization_url",
+                "token_url",
+                "revocation_url",
+                "revocation",
+                "default_scopes",
+                "token_lifetime_seconds",
+            )
             if any(getattr(self, attr) for attr in oauth_only):
                 raise ValueError(f"{self.type.value} scheme cannot carry OAuth endpoints")
             for name in (self.apply.field, self.apply.username_field, self.apply.password_field):

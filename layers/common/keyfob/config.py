@@ -19,6 +19,18 @@ class Settings:
     # Local development and tests run OAuth servers on http://127.0.0.1; production never may.
     allow_http_loopback: bool
     http_timeout: float
+    # Consecutive failed refreshes after which an account is EXPIRED; with the backoff
+    # below that is about two hours of a provider failing, not a blip.
+    refresh_max_failures: int = 8
+    refresh_backoff_seconds: int = 60
+    refresh_backoff_max_seconds: int = 3600
+    # Outlasts a refresh's worst case (token call plus two KMS calls, all with timeouts),
+    # so that a live holder never loses its lease; a crashed one blocks no longer than this.
+    lease_seconds: int = 45
+    lease_wait_seconds: float = 8.0
+    # The scheduled run (every 5 minutes) refreshes what falls due within the next two runs.
+    sweep_lookahead_seconds: int = 600
+    sweep_concurrency: int = 32
     state_ttl_seconds: int = 600
 
 
@@ -30,4 +42,7 @@ def settings() -> Settings:
         public_url=os.environ.get("KEYFOB_PUBLIC_URL", "").rstrip("/"),
         allow_http_loopback=_flag("KEYFOB_ALLOW_HTTP_LOOPBACK"),
         http_timeout=float(os.environ.get("KEYFOB_HTTP_TIMEOUT", "10")),
+        refresh_max_failures=int(os.environ.get("KEYFOB_REFRESH_MAX_FAILURES", "8")),
+        lease_wait_seconds=float(os.environ.get("KEYFOB_LEASE_WAIT_SECONDS", "8")),
+        sweep_concurrency=int(os.environ.get("KEYFOB_SWEEP_CONCURRENCY", "32")),
     )

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from keyfob import catalog, params, store
+from keyfob import catalog, integrations, params, store, tokens, upstream
 from keyfob.catalog import AuthScheme
 from keyfob.config import settings
-from keyfob.errors import BadRequest, Conflict, Unprocessable
-from keyfob.ids import iso, new_id, now
+from keyfob.errors import BadRequest, Conflict, Unprocessable, UpstreamError
+from keyfob.ids import iso, iso_epoch, new_id, now
 from keyfob.models import (
     AccountPage,
     AccountRecord,
     AccountView,
     ConnectionCreate,
-    Credentials,
     InitiatedAccount,
     IntegrationRecord,
     OAuthSettings,
@@ -25,26 +26,39 @@ from keyfob.models import (
     Status,
 )
 from keyfob.observability import logger, metrics
+from keyfob.store import Expect, StaleAccount
 
-_INTEGRATION_CACHE_SECONDS = 300
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
-def _account_record(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}"
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
-def initiate(tenant_id: str, request: ConnectionCreate, callback_url: str) -> InitiatedAccount:
+def _invalid_redirect(problem: str) -> Unprocessable:
+    return Unprocessable(
+        "invalid_redirect_url",
+        f"redirect_url {problem}",
+        {"invalid": [{"field": "redirect_url", "reason": problem}]},
+    )
+
+
+def check_return_url(integration: IntegrationRecord, url: str | None) -> None:
+    if url and (problem := params.url_problem(url)):
+        raise _invalid_redirect(problem)
+    if integration.require_confirmation and not url:
+        # The confirmation code travels to the app's redirect_url: there must be one.
+        raise _invalid_redirect("is required: the integration requires confirmation")
+
+
+def initiate(
+    tenant_id: str, request: ConnectionCreate, callback_url: str, *, validate: bool = True
+) -> InitiatedAccount:
     integration = store.get_integration(tenant_id, request.integration_id)
     app = catalog.get_app(integration.app)
     scheme = app.scheme(integration.auth_scheme)
     values = params.validate(scheme.connection_fields, request.params, what="params")
-    if request.redirect_url and (problem := params.url_problem(request.redirect_url)):
-        raise Unprocessable(
-            "invalid_redirect_url",
-            f"redirect_url {problem}",
-            {"invalid": [{"field": "redirect_url", "reason": problem}]},
-        )
+    check_return_url(integration, request.redirect_url)
     secret_names = {f.name for f in scheme.connection_fields if f.secret}
     plain = {k: v for k, v in values.items() if k not in secret_names and isinstance(v, str)}
     created = iso(now())
@@ -63,17 +77,22 @@ def initiate(tenant_id: str, request: ConnectionCreate, callback_url: str) -> In
         updated_at=created,
     )
     if scheme.type is AuthScheme.OAUTH2:
-        return _initiate_oauth(integration, account, callback_url)
+        url, state = authorization(integration, account.id, plain, account.return_url, callback_url)
+        account = account.model_copy(update=pending_fields(state))
+        store.create_account(account, state)
+        metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
+        logger.info("connection initiated", extra={"connected_account_id": account.id})
+        return InitiatedAccount(**account.view().model_dump(), redirect_url=url)
 
     from keyfob import crypto
 
     secret = {k: v for k, v in values.items() if k in secret_names}
+    identity = _verify(integration, scheme, {**plain, **secret}) if validate else {}
     account = account.model_copy(
         update={
             "status": Status.ACTIVE,
-            "secret": crypto.encrypt(
-                secret, tenant_id=tenant_id, record=_account_record(account.id)
-            ),
+            **identity,
+            "secret": crypto.seal_account(secret, tenant_id=tenant_id, account_id=account.id),
         }
     )
     store.create_account(account)
@@ -82,13 +101,48 @@ def initiate(tenant_id: str, request: ConnectionCreate, callback_url: str) -> In
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
 
 
-def _initiate_oauth(
-    integration: IntegrationRecord, account: AccountRecord, callback_url: str
-) -> InitiatedAccount:
+def _verify(
+    integration: IntegrationRecord, scheme: catalog.SchemeSpec, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Ask the app whether it takes the credential: refuse it if not, before storing."""
+    if integration.api is None or integration.api.identity is None:
+        return {}
+    result = upstream.probe(integration.api, scheme.apply, values, values)
+    if result.outcome == "rejected":
+        raise Unprocessable(
+            "credentials_rejected",
+            f"{integration.app} rejected the credentials ({result.message})",
+            {"app": integration.app},
+        )
+    if result.outcome == "unavailable":
+        raise UpstreamError(
+            "verification_unavailable",
+            f"Could not verify the credentials with {integration.app}: {result.message}; "
+            "retry, or pass validate=false to store them unverified",
+            {"app": integration.app},
+        )
+    return _identity_fields(result)
+
+
+def _identity_fields(result: upstream.ProbeResult) -> dict[str, Any]:
+    return {
+        "upstream_account_id": result.account_id,
+        "upstream_display_name": result.display_name,
+    }
+
+
+def authorization(
+    integration: IntegrationRecord,
+    account_id: str,
+    account_params: dict[str, str],
+    return_url: str | None,
+    callback_url: str,
+) -> tuple[str, StateRecord]:
+    """A new authorization attempt for an account: the provider URL and its state."""
     from keyfob import oauth
 
     assert integration.oauth and integration.client_id
-    endpoints = oauth.resolve(integration.oauth, account.params)
+    endpoints = oauth.resolve(integration.oauth, account_params)
     state = oauth.new_state()
     verifier = oauth.new_code_verifier() if endpoints.pkce else None
     url = oauth.authorization_url(
@@ -101,20 +155,22 @@ def _initiate_oauth(
     )
     pending = StateRecord(
         state_hash=oauth.hash_state(state),
-        tenant_id=account.tenant_id,
-        account_id=account.id,
+        tenant_id=integration.tenant_id,
+        account_id=account_id,
         integration_id=integration.id,
         code_verifier=verifier,
         redirect_uri=callback_url,
-        return_url=account.return_url,
-        params=account.params,
-        created_at=account.created_at,
+        return_url=return_url,
+        params=account_params,
+        created_at=iso(now()),
         expires_at=int(time.time()) + settings().state_ttl_seconds,
     )
-    store.create_account(account, pending)
-    metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
-    logger.info("connection initiated", extra={"connected_account_id": account.id})
-    return InitiatedAccount(**account.view().model_dump(), redirect_url=url)
+    return url, pending
+
+
+def pending_fields(state: StateRecord) -> dict[str, Any]:
+    """An attempt lapses with its state; the scheduled run records it as EXPIRED then."""
+    return {"pending_until": state.expires_at, "due_at": iso_epoch(state.expires_at)}
 
 
 # --- OAuth callback ----------------------------------------------------------------
@@ -124,36 +180,7 @@ def _initiate_oauth(
 class CallbackOutcome:
     account: AccountRecord
     return_url: str | None
-
-
-@dataclass(frozen=True)
-class _CachedIntegration:
-    record: IntegrationRecord
-    client_secret: str
-    until: float
-
-
-_integrations: dict[tuple[str, str], _CachedIntegration] = {}
-
-
-def _integration_with_secret(tenant_id: str, integration_id: str) -> _CachedIntegration:
-    """Integrations are immutable and cannot be deleted while an account is pending,
-    so a warm instance may keep the decrypted client secret for a few minutes."""
-    key = (tenant_id, integration_id)
-    cached = _integrations.get(key)
-    if cached and cached.until > time.monotonic():
-        return cached
-    from keyfob import crypto
-
-    record = store.get_integration(tenant_id, integration_id)
-    secret = ""
-    if record.secret is not None:
-        secret = crypto.decrypt(
-            record.secret, tenant_id=tenant_id, record=f"INTEGRATION#{record.id}"
-        )["client_secret"]
-    cached = _CachedIntegration(record, secret, time.monotonic() + _INTEGRATION_CACHE_SECONDS)
-    _integrations[key] = cached
-    return cached
+    confirmation_code: str | None = None
 
 
 def complete_authorization(query: dict[str, str]) -> CallbackOutcome:
@@ -167,30 +194,29 @@ def complete_authorization(query: dict[str, str]) -> CallbackOutcome:
     pending = store.claim_state(
         oauth.hash_state(state), int(claimed_at.timestamp()), iso(claimed_at)
     )
-    tokens, reason = None, None
     if error := query.get("error"):
         code = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
-        reason = f"provider returned error: {code}"
-    elif not query.get("code"):
-        reason = "authorization response had no code"
-    else:
-        cached = _integration_with_secret(pending.tenant_id, pending.integration_id)
-        assert cached.record.oauth and cached.record.client_id
-        endpoints = oauth.resolve(cached.record.oauth, pending.params)
-        reason = _issuer_problem(endpoints, query.get("iss"))
-        if reason is None:
-            try:
-                tokens = oauth.exchange_code(
-                    endpoints,
-                    client_id=cached.record.client_id,
-                    client_secret=cached.client_secret,
-                    code=query["code"],
-                    redirect_uri=pending.redirect_uri,
-                    code_verifier=pending.code_verifier,
-                )
-            except oauth.TokenExchangeError as exc:
-                reason = str(exc)
-    return CallbackOutcome(_finish(pending, tokens, reason), pending.return_url)
+        return _failed(pending, f"provider returned error: {code}")
+    if not query.get("code"):
+        return _failed(pending, "authorization response had no code")
+    integration = integrations.with_secret(pending.tenant_id, pending.integration_id)
+    record = integration.record
+    assert record.oauth and record.client_id
+    endpoints = oauth.resolve(record.oauth, pending.params)
+    if reason := _issuer_problem(endpoints, query.get("iss")):
+        return _failed(pending, reason)
+    try:
+        token_set = oauth.exchange_code(
+            endpoints,
+            client_id=record.client_id,
+            client_secret=integration.client_secret,
+            code=query["code"],
+            redirect_uri=pending.redirect_uri,
+            code_verifier=pending.code_verifier,
+        )
+    except oauth.TokenError as exc:
+        return _failed(pending, str(exc))
+    return _activate(pending, record, token_set)
 
 
 def _issuer_problem(endpoints: OAuthSettings, iss: str | None) -> str | None:
@@ -204,39 +230,91 @@ def _issuer_problem(endpoints: OAuthSettings, iss: str | None) -> str | None:
     return None
 
 
-def _finish(
-    pending: StateRecord, tokens: dict[str, Any] | None, reason: str | None
-) -> AccountRecord:
-    updated = iso(now())
-    if tokens is None:
-        metrics.add_metric(name="ConnectionsFailed", unit="Count", value=1)
-        logger.info(
-            "connection failed",
-            extra={"connected_account_id": pending.account_id, "status_reason": reason},
-        )
-        return store.finish_authorization(
+def _finish(pending: StateRecord, changes: dict[str, Any]) -> AccountRecord:
+    """Move the INITIATED account to its outcome; only ever from INITIATED."""
+    try:
+        return store.update_account(
             pending.tenant_id,
             pending.account_id,
-            status=Status.FAILED,
-            status_reason=reason or "authorization failed",
-            updated_at=updated,
+            {**changes, "updated_at": iso(now())},
+            Expect(statuses={Status.INITIATED}),
+            int(time.time()),
         )
+    except StaleAccount as exc:
+        raise Conflict(
+            "account_not_pending",
+            "The connected account is no longer waiting for authorization",
+            {"connected_account_id": pending.account_id},
+        ) from exc
+
+
+def _failed(pending: StateRecord, reason: str) -> CallbackOutcome:
+    metrics.add_metric(name="ConnectionsFailed", unit="Count", value=1)
+    logger.info(
+        "connection failed",
+        extra={"connected_account_id": pending.account_id, "status_reason": reason},
+    )
+    account = _finish(
+        pending,
+        {
+            "status": Status.FAILED.value,
+            "status_reason": reason,
+            "pending_until": None,
+            "due_at": None,
+        },
+    )
+    return CallbackOutcome(account, pending.return_url)
+
+
+def _activate(
+    pending: StateRecord, integration: IntegrationRecord, token_set: dict[str, Any]
+) -> CallbackOutcome:
     from keyfob import crypto
 
-    blob = crypto.encrypt(
-        tokens, tenant_id=pending.tenant_id, record=_account_record(pending.account_id)
+    assert integration.oauth
+    identity = _identify(integration, token_set, pending.params)
+    blob = crypto.seal_account(
+        token_set, tenant_id=pending.tenant_id, account_id=pending.account_id
     )
-    account = store.finish_authorization(
-        pending.tenant_id,
-        pending.account_id,
-        status=Status.ACTIVE,
-        secret=blob.model_dump(),
-        token_expires_at=tokens.get("expires_at"),
-        updated_at=updated,
-    )
+    changes: dict[str, Any] = {
+        "secret": blob.model_dump(),
+        **tokens.stored_fields(token_set, integration.oauth, 1),
+        **identity,
+        "status_reason": None,
+    }
+    code = None
+    if integration.require_confirmation:
+        code = secrets.token_urlsafe(32)
+        expires = int(time.time()) + settings().state_ttl_seconds
+        changes.update(
+            status=Status.AWAITING_CONFIRMATION.value,
+            confirmation_hash=hash_code(code),
+            pending_until=expires,
+            due_at=iso_epoch(expires),
+        )
+    else:
+        changes.update(status=Status.ACTIVE.value, pending_until=None)
+    account = _finish(pending, changes)
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
-    logger.info("connection activated", extra={"connected_account_id": account.id})
-    return account
+    message = "connection activated" if code is None else "connection awaiting confirmation"
+    logger.info(message, extra={"connected_account_id": account.id})
+    return CallbackOutcome(account, pending.return_url, code)
+
+
+def _identify(
+    integration: IntegrationRecord, token_set: dict[str, Any], account_params: dict[str, str]
+) -> dict[str, Any]:
+    """Which upstream account was connected; best effort, it never fails a connection."""
+    if integration.api is None or integration.api.identity is None:
+        return {}
+    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    result = upstream.probe(integration.api, scheme.apply, token_set, account_params)
+    if result.outcome != "valid":
+        logger.warning(
+            "identity not fetched", extra={"app": integration.app, "reason": result.message}
+        )
+        return {}
+    return _identity_fields(result)
 
 
 # --- reading accounts --------------------------------------------------------------
@@ -253,39 +331,20 @@ def list_page(
     cursor: str | None,
 ) -> AccountPage:
     filters = {
-        k: v
-        for k, v in {
-            "app": app,
-            "integration_id": integration_id,
-            "status": status.value if status else None,
-        }.items()
-        if v is not None
+        k: v for k, v in {"app": app, "integration_id": integration_id}.items() if v is not None
     }
+    moment = time.time()
     records, next_cursor = store.query_accounts(
-        tenant_id, entity_id=entity_id, filters=filters, limit=limit, cursor=cursor
+        tenant_id,
+        entity_id=entity_id,
+        filters=filters,
+        status=status,
+        now_epoch=int(moment),
+        limit=limit,
+        cursor=cursor,
     )
-    return AccountPage(items=[r.view() for r in records], next_cursor=next_cursor)
+    return AccountPage(items=[r.effective(moment).view() for r in records], next_cursor=next_cursor)
 
 
 def get(tenant_id: str, account_id: str) -> AccountView:
-    return store.get_account(tenant_id, account_id).view()
-
-
-def credentials(tenant_id: str, account_id: str) -> Credentials:
-    account = store.get_account(tenant_id, account_id)
-    if account.status is not Status.ACTIVE or account.secret is None:
-        raise Conflict(
-            "account_not_active",
-            f"Connected account is {account.status.value}, not ACTIVE",
-            {"connected_account_id": account_id, "status": account.status.value},
-        )
-    from keyfob import crypto
-
-    secret = crypto.decrypt(account.secret, tenant_id=tenant_id, record=_account_record(account.id))
-    return Credentials(
-        connected_account_id=account.id,
-        app=account.app,
-        auth_scheme=account.auth_scheme,
-        status=account.status,
-        credentials={**account.params, **secret},
-    )
+    return store.get_account(tenant_id, account_id).effective(time.time()).view()

@@ -11,11 +11,15 @@ from typing import Any
 class KeyfobError(Exception):
     status = 400
 
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: Any = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        # Seconds, sent as Retry-After: the request may succeed as it is, later.
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
@@ -27,6 +31,10 @@ class BadRequest(KeyfobError):
 
 class NotFound(KeyfobError):
     status = 404
+
+
+class Forbidden(KeyfobError):
+    status = 403
 
 
 class Conflict(KeyfobError):
@@ -53,6 +61,12 @@ class UpstreamError(KeyfobError):
     """A provider answered badly; the caller can do nothing about it but retry."""
 
     status = 502
+
+
+class ServiceUnavailable(KeyfobError):
+    """Keyfob is busy with this very record, or waiting out a provider's failure."""
+
+    status = 503
 
 
 class IntegrityError(KeyfobError):

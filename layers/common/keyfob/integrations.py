@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from keyfob import catalog, params, store
+import threading
+import time
+from dataclasses import dataclass
+
+from keyfob import catalog, params, store, upstream
 from keyfob.catalog import AuthScheme
 from keyfob.errors import Unprocessable
 from keyfob.ids import iso, new_id, now
@@ -12,6 +16,8 @@ from keyfob.models import (
     IntegrationRecord,
     IntegrationView,
 )
+
+_CACHE_SECONDS = 300
 
 
 def view(record: IntegrationRecord) -> IntegrationView:
@@ -23,8 +29,18 @@ def view(record: IntegrationRecord) -> IntegrationView:
         client_id=record.client_id,
         scopes=record.scopes,
         oauth=record.oauth,
+        api=record.api,
+        require_confirmation=record.require_confirmation,
         account_count=record.account_count,
         created_at=record.created_at,
+    )
+
+
+def _not_oauth(field: str, scheme: AuthScheme) -> Unprocessable:
+    return Unprocessable(
+        "invalid_oauth_settings",
+        f"{field} applies only to OAUTH2, not {scheme.value}",
+        {"invalid": [{"field": field, "reason": "not an OAUTH2 integration"}]},
     )
 
 
@@ -40,11 +56,10 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
 
         oauth = effective_settings(app, scheme, request.oauth)
     elif request.oauth is not None:
-        raise Unprocessable(
-            "invalid_oauth_settings",
-            f"oauth settings apply only to OAUTH2, not {scheme.type.value}",
-            {"invalid": [{"field": "oauth", "reason": "not an OAUTH2 integration"}]},
-        )
+        raise _not_oauth("oauth", scheme.type)
+    elif request.require_confirmation:
+        raise _not_oauth("require_confirmation", scheme.type)
+    api = upstream.effective_settings(app, scheme, request.api)
     integration_id = new_id("int")
     secret = None
     if "client_secret" in values:
@@ -66,6 +81,8 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         client_id=client_id if isinstance(client_id, str) else None,
         scopes=scopes if isinstance(scopes, list) else [scopes],
         oauth=oauth,
+        api=api,
+        require_confirmation=request.require_confirmation,
         secret=secret,
         created_at=iso(now()),
     )
@@ -84,3 +101,40 @@ def list_page(tenant_id: str, limit: int, cursor: str | None) -> IntegrationPage
 
 def delete(tenant_id: str, integration_id: str) -> None:
     store.delete_integration(tenant_id, integration_id)
+
+
+@dataclass(frozen=True)
+class WithSecret:
+    record: IntegrationRecord
+    client_secret: str
+    until: float
+
+
+_cache: dict[tuple[str, str], WithSecret] = {}
+# The scheduled run's threads all want the same few integrations at once: one fetches.
+_cache_lock = threading.Lock()
+
+
+def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
+    """The integration and its decrypted client secret. Integrations are immutable and
+    cannot be deleted while they have accounts, so a warm instance may keep both for a
+    few minutes: callbacks, refreshes and revocations then cost no KMS call for it."""
+    key = (tenant_id, integration_id)
+    cached = _cache.get(key)
+    if cached and cached.until > time.monotonic():
+        return cached
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached and cached.until > time.monotonic():
+            return cached
+        from keyfob import crypto
+
+        record = store.get_integration(tenant_id, integration_id)
+        secret = ""
+        if record.secret is not None:
+            secret = crypto.decrypt(
+                record.secret, tenant_id=tenant_id, record=f"INTEGRATION#{record.id}"
+            )["client_secret"]
+        cached = WithSecret(record, secret, time.monotonic() + _CACHE_SECONDS)
+        _cache[key] = cached
+        return cached

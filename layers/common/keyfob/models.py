@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import SLUG_PATTERN, AuthScheme, ParamField
+from keyfob.catalog import SLUG_PATTERN, AuthScheme, ParamField, Probe, Revocation
 
 ENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:+\-]{0,127}$"
 ID_PATTERN = r"^[a-z]{2,4}_[a-z2-7]{24}$"
@@ -42,6 +42,11 @@ class Status(StrEnum):
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"
     INACTIVE = "INACTIVE"
+    AWAITING_CONFIRMATION = "AWAITING_CONFIRMATION"
+
+
+# Statuses of an attempt still waiting for the user (or the app): they lapse to EXPIRED.
+PENDING = frozenset({Status.INITIATED, Status.AWAITING_CONFIRMATION})
 
 
 # --- catalog views -------------------------------------------------------------
@@ -89,8 +94,10 @@ class OAuthSettings(Model):
 
     authorization_url: Url | None = None
     token_url: Url | None = None
-    revocation_url: Url | None = None
-    base_url: Url | None = Field(default=None, description="API base URL for requests.")
+    revocation_url: Url | None = Field(default=None, description="RFC 7009 revocation endpoint.")
+    revocation: Revocation | None = Field(
+        default=None, description="The provider's own revocation call, where not RFC 7009."
+    )
     token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] | None = None
     scope_separator: Annotated[str, StringConstraints(min_length=1, max_length=3)] | None = None
     authorization_params: (
@@ -100,6 +107,24 @@ class OAuthSettings(Model):
     pkce: bool | None = None
     issuer: Url | None = Field(
         default=None, description="Expected RFC 9207 `iss` in the authorization response."
+    )
+    refresh_buffer_seconds: Annotated[int, Field(ge=0, le=86400)] | None = Field(
+        default=None, description="Refresh this long before the access token expires."
+    )
+    token_lifetime_seconds: Annotated[int, Field(ge=60)] | None = Field(
+        default=None,
+        description="Lifetime of access tokens whose token response has no expires_in; "
+        "null: such tokens never expire.",
+    )
+
+
+class ApiSettings(Model):
+    """The app's own API; any field overrides the catalog's value (a self-hosted instance)."""
+
+    base_url: Url | None = Field(default=None, description="API base URL for requests.")
+    identity: Probe | None = Field(
+        default=None,
+        description="The call that proves a credential and names the upstream account.",
     )
 
 
@@ -115,6 +140,14 @@ class IntegrationCreate(Model):
         description="The app's integration_fields: client_id, client_secret, scopes.",
     )
     oauth: OAuthSettings | None = None
+    api: ApiSettings | None = None
+    require_confirmation: bool = Field(
+        default=False,
+        description="Bind each OAuth connection to the entity's session: the callback leaves "
+        "the account AWAITING_CONFIRMATION and hands your redirect_url a one-time "
+        "confirmation_code, which your backend confirms with the entity_id of the user "
+        "who arrived there.",
+    )
 
 
 class IntegrationView(Model):
@@ -125,6 +158,8 @@ class IntegrationView(Model):
     client_id: str | None
     scopes: list[str]
     oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
+    api: ApiSettings | None = Field(description="Effective API settings, after overrides.")
+    require_confirmation: bool
     account_count: int
     created_at: str
 
@@ -162,6 +197,14 @@ class AccountView(Model):
         default_factory=dict, description="Connection params that are not secret."
     )
     token_expires_at: str | None = None
+    last_refreshed_at: str | None = None
+    refresh_failures: int = Field(
+        default=0, description="Failed refreshes since the last success; reset by one."
+    )
+    upstream_account_id: str | None = Field(
+        default=None, description="The account at the app this connection belongs to."
+    )
+    upstream_display_name: str | None = None
     created_at: str
     updated_at: str
 
@@ -170,6 +213,36 @@ class InitiatedAccount(AccountView):
     redirect_url: str | None = Field(
         description="OAuth 2.0: send the user here to authorize. Otherwise null."
     )
+
+
+class Reinitiate(Model):
+    redirect_url: Url | None = Field(
+        default=None, description="Where the browser goes after the callback; default: as before."
+    )
+
+
+class Confirmation(Model):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="The confirmation_code your redirect_url received."
+    )
+    entity_id: EntityId = Field(
+        description="The entity whose session received the code, as your app knows it."
+    )
+
+
+class Revoked(Model):
+    status: Literal["revoked", "failed", "skipped", "not_supported", "not_needed"] = Field(
+        description="revoked: the provider confirmed; failed: it could not be reached or "
+        "refused (the grant may be alive); skipped: revoke=false; not_supported: the app "
+        "has no revocation call; not_needed: the account held no token."
+    )
+    message: str | None = None
+
+
+class Deleted(Model):
+    id: str
+    deleted: Literal[True] = True
+    revocation: Revoked
 
 
 class AccountPage(Model):
@@ -219,6 +292,8 @@ class IntegrationRecord(Record):
     client_id: str | None = None
     scopes: list[str] = []
     oauth: OAuthSettings | None = None
+    api: ApiSettings | None = None
+    require_confirmation: bool = False
     secret: EncryptedBlob | None = None
     account_count: int = 0
     created_at: str
@@ -232,9 +307,42 @@ class AccountRecord(AccountView):
     tenant_id: str
     secret: EncryptedBlob | None = None
     return_url: str | None = None
+    # Epoch seconds after which an INITIATED or AWAITING_CONFIRMATION account has lapsed.
+    pending_until: int | None = None
+    # When the scheduled run next has work on this account (refresh, expiry); indexed.
+    due_at: str | None = None
+    # Bumped by every write of the secret: the optimistic lock of token refreshes.
+    token_version: int = 0
+    # Whether the secret holds a refresh token (known without decrypting it).
+    refreshable: bool = False
+    lease_owner: str | None = None
+    lease_until: int | None = None  # epoch milliseconds
+    confirmation_hash: str | None = None
+
+    def lapsed(self, now_epoch: float) -> bool:
+        return (
+            self.status in PENDING
+            and self.pending_until is not None
+            and self.pending_until <= now_epoch
+        )
+
+    def effective(self, now_epoch: float) -> AccountRecord:
+        """The account as it stands: a pending attempt past its time is EXPIRED, whether
+        or not the scheduled run has recorded it yet."""
+        if not self.lapsed(now_epoch):
+            return self
+        return self.model_copy(
+            update={"status": Status.EXPIRED, "status_reason": LAPSED_REASON[self.status]}
+        )
 
     def view(self) -> AccountView:
         return AccountView.model_validate(self.model_dump(include=set(AccountView.model_fields)))
+
+
+LAPSED_REASON = {
+    Status.INITIATED: "authorization was not completed in time",
+    Status.AWAITING_CONFIRMATION: "the connection was not confirmed in time",
+}
 
 
 class StateRecord(Record):

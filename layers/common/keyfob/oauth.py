@@ -1,7 +1,8 @@
-"""OAuth 2.0 authorization code flow with PKCE (RFC 6749, RFC 7636, RFC 9207).
+"""OAuth 2.0: the authorization code flow with PKCE (RFC 6749, RFC 7636, RFC 9207),
+refresh (RFC 6749 section 6) and revocation (RFC 7009, or the provider's own call).
 
-``requests`` is imported only where a token endpoint is called, so the functions
-that only build authorization URLs do not load it.
+``requests`` is imported only where a provider is called (``keyfob.http``), so the
+functions that only build authorization URLs do not load it.
 """
 
 from __future__ import annotations
@@ -11,24 +12,35 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from keyfob import catalog
+from keyfob import catalog, http
 from keyfob.catalog import App, SchemeSpec
-from keyfob.config import settings
 from keyfob.errors import Unprocessable
 from keyfob.ids import iso, now
 from keyfob.models import OAuthSettings
-from keyfob.params import url_problem
+from keyfob.params import template_problem
 
-_URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "base_url")
+_URL_FIELDS = ("authorization_url", "token_url", "revocation_url")
+# The provider's own revocation URL may also name the client and the token.
+_REVOCATION_PLACEHOLDERS = frozenset({"client_id", "token"})
 _MAX_TOKEN_RESPONSE = 64 * 1024
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+RevocationStatus = Literal["revoked", "failed", "not_supported"]
 
 
-class TokenExchangeError(Exception):
-    """The token endpoint did not give us a token; the message is safe to store and show."""
+class TokenError(Exception):
+    """The token endpoint did not give us a token; the message is safe to store and show.
+
+    ``transient``: the provider may well answer next time (a timeout, a 5xx, a 429), so
+    the grant itself is not in doubt. ``error``: the RFC 6749 error code, if one came.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, error: str | None = None):
+        super().__init__(message)
+        self.transient = transient
+        self.error = error
 
 
 def new_state() -> str:
@@ -57,27 +69,35 @@ def effective_settings(
         authorization_url=scheme.authorization_url,
         token_url=scheme.token_url,
         revocation_url=scheme.revocation_url,
-        base_url=app.api_base_url or None,
+        revocation=scheme.revocation,
         token_endpoint_auth_method=scheme.token_endpoint_auth_method,
         scope_separator=scheme.scope_separator,
         authorization_params=dict(scheme.authorization_params),
         pkce=scheme.pkce,
+        refresh_buffer_seconds=scheme.refresh_buffer_seconds,
+        token_lifetime_seconds=scheme.token_lifetime_seconds,
     )
-    merged = base.model_copy(update=overrides.model_dump(exclude_none=True) if overrides else {})
+    update = overrides.model_dump(exclude_none=True) if overrides else {}
+    # Either revocation style replaces the catalog's, whichever it used.
+    if "revocation_url" in update:
+        update.setdefault("revocation", None)
+    if "revocation" in update:
+        update.setdefault("revocation_url", None)
+    merged = base.model_copy(update=update)
+    if overrides and overrides.revocation:
+        merged = merged.model_copy(update={"revocation": overrides.revocation})
     fields = {f.name for f in scheme.connection_fields}
     missing = [f for f in ("authorization_url", "token_url") if not getattr(merged, f)]
-    invalid = []
-    for name in _URL_FIELDS:
-        url = getattr(merged, name)
-        if not url:
-            continue
-        unknown = [p for p in catalog.placeholders(url) if p not in fields]
-        if unknown:
-            invalid.append(
-                {"field": f"oauth.{name}", "reason": f"unknown placeholder {unknown[0]}"}
-            )
-        elif problem := url_problem(catalog.fill(url, {p: "x" for p in fields})):
-            invalid.append({"field": f"oauth.{name}", "reason": problem})
+    urls = {f"oauth.{name}": getattr(merged, name) for name in _URL_FIELDS}
+    invalid = [
+        {"field": field, "reason": problem}
+        for field, url in urls.items()
+        if url and (problem := template_problem(url, fields))
+    ]
+    if merged.revocation and (
+        problem := template_problem(merged.revocation.url, fields, _REVOCATION_PLACEHOLDERS)
+    ):
+        invalid.append({"field": "oauth.revocation.url", "reason": problem})
     if missing or invalid:
         raise Unprocessable(
             "invalid_oauth_settings",
@@ -140,44 +160,139 @@ def exchange_code(
     redirect_uri: str,
     code_verifier: str | None,
 ) -> dict[str, Any]:
-    """Trade an authorization code for a token set; raises TokenExchangeError."""
-    import requests
-
-    assert oauth.token_url
+    """Trade an authorization code for a token set; raises TokenError."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if code_verifier is not None:
         form["code_verifier"] = code_verifier
-    auth = None
+    payload = _token_request(oauth, client_id, client_secret, form, "the code")
+    return token_set(payload, oauth.token_lifetime_seconds)
+
+
+def refresh(
+    oauth: OAuthSettings, *, client_id: str, client_secret: str, refresh_token: str
+) -> dict[str, Any]:
+    """A new token set for a refresh token (RFC 6749 section 6); raises TokenError.
+
+    The answer may carry no refresh_token: the caller keeps the one it has."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    payload = _token_request(oauth, client_id, client_secret, form, "the refresh token")
+    return token_set(payload, oauth.token_lifetime_seconds)
+
+
+def _client_auth(
+    oauth: OAuthSettings, client_id: str, client_secret: str, form: dict[str, str]
+) -> tuple[str, str] | None:
+    """HTTP Basic credentials, or None with the client's credentials added to the form."""
     if oauth.token_endpoint_auth_method == "client_secret_basic":
-        auth = requests.auth.HTTPBasicAuth(client_id, client_secret)
-    else:
-        form.update(client_id=client_id, client_secret=client_secret)
+        return client_id, client_secret
+    form.update(client_id=client_id, client_secret=client_secret)
+    return None
+
+
+def _token_request(
+    oauth: OAuthSettings,
+    client_id: str,
+    client_secret: str,
+    form: dict[str, str],
+    what: str,
+) -> dict[str, Any]:
+    import requests
+
+    assert oauth.token_url
+    auth = _client_auth(oauth, client_id, client_secret, form)
     try:
-        response = requests.post(
+        response = http.session().post(
             oauth.token_url,
             data=form,
             auth=auth,
             headers={"Accept": "application/json"},
-            timeout=(3.05, settings().http_timeout),
+            timeout=http.timeout(),
             allow_redirects=False,
         )
     except requests.Timeout as exc:
-        raise TokenExchangeError("token endpoint timed out") from exc
+        raise TokenError("token endpoint timed out", transient=True) from exc
     except requests.RequestException as exc:
-        raise TokenExchangeError("token endpoint could not be reached") from exc
+        raise TokenError("token endpoint could not be reached", transient=True) from exc
     if len(response.content) > _MAX_TOKEN_RESPONSE:
-        raise TokenExchangeError("token endpoint response too large")
-    if response.status_code >= 500:
-        raise TokenExchangeError(f"token endpoint returned HTTP {response.status_code}")
+        raise TokenError("token endpoint response too large")
+    if response.status_code >= 500 or response.status_code == 429:
+        message = f"token endpoint returned HTTP {response.status_code}"
+        raise TokenError(message, transient=True)
     payload = _parse(response)
     # GitHub reports errors with a 200, so look for one whatever the status.
     if reason := _error_reason(payload):
-        raise TokenExchangeError(f"token endpoint refused the code: {reason}")
+        raise TokenError(f"token endpoint refused {what}: {reason}", error=reason)
     if response.status_code != 200:
-        raise TokenExchangeError(f"token endpoint returned HTTP {response.status_code}")
+        raise TokenError(f"token endpoint returned HTTP {response.status_code}")
     if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
-        raise TokenExchangeError("token endpoint response had no access_token")
-    return token_set(payload)
+        raise TokenError("token endpoint response had no access_token")
+    return payload
+
+
+def revoke(
+    oauth: OAuthSettings, *, client_id: str, client_secret: str, tokens: dict[str, Any]
+) -> tuple[RevocationStatus, str | None]:
+    """Revoke the grant at the provider, best effort: (status, message safe to show)."""
+    import requests
+
+    custom = oauth.revocation
+    if custom is None and not oauth.revocation_url:
+        return "not_supported", "the app has no revocation endpoint"
+    # RFC 7009 2.1: revoking the refresh token ends the grant and its access tokens.
+    wanted = custom.token if custom else "refresh_token"
+    kind = wanted if tokens.get(wanted) else "access_token"
+    token = str(tokens.get(kind) or "")
+    if not token:
+        return "failed", "no token to revoke"
+    method, headers = "POST", {"Accept": "application/json"}
+    form: dict[str, str] | None = None
+    body: dict[str, str] | None = None
+    auth: tuple[str, str] | None = None
+    if custom is None:
+        assert oauth.revocation_url
+        url = oauth.revocation_url
+        form = {"token": token, "token_type_hint": kind}
+        auth = _client_auth(oauth, client_id, client_secret, form)
+    else:
+        method = custom.method
+        headers.update(custom.headers)
+        url = catalog.fill(
+            custom.url, {"client_id": quote(client_id, safe=""), "token": quote(token, safe="")}
+        )
+        if custom.client_auth == "basic":
+            auth = (client_id, client_secret)
+        placed = {custom.token_param: token}
+        if custom.token_in == "bearer":
+            headers["Authorization"] = f"Bearer {token}"
+        elif custom.token_in == "form":
+            form = placed
+        elif custom.token_in == "json":
+            body = placed
+        elif custom.token_in == "query":
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(placed)}"
+    try:
+        response = http.session().request(
+            method,
+            url,
+            data=form,
+            json=body,
+            auth=auth,
+            headers=headers,
+            timeout=http.timeout(),
+            allow_redirects=False,
+        )
+    except requests.Timeout:
+        return "failed", "revocation endpoint timed out"
+    except requests.RequestException:
+        return "failed", "revocation endpoint could not be reached"
+    if not 200 <= response.status_code < 300:
+        return "failed", f"revocation endpoint returned HTTP {response.status_code}"
+    payload = _parse(response) if response.content else None
+    # Slack answers 200 with {"ok": false, "error": ...} when it did not revoke.
+    if isinstance(payload, dict) and payload.get("ok") is False:
+        reason = _error_reason(payload) or "ok: false"
+        return "failed", f"revocation endpoint refused: {reason}"
+    return "revoked", None
 
 
 def _parse(response: Any) -> Any:
@@ -191,8 +306,9 @@ def _parse(response: Any) -> Any:
         return None
 
 
-def token_set(payload: dict[str, Any]) -> dict[str, Any]:
-    """Normalise a token response; expires_in becomes an absolute expires_at."""
+def token_set(payload: dict[str, Any], default_lifetime: int | None = None) -> dict[str, Any]:
+    """Normalise a token response; expires_in becomes an absolute expires_at. Without
+    expires_in the token does not expire, unless the app's tokens have a known lifetime."""
     obtained = now()
     tokens = {k: v for k, v in payload.items() if k != "expires_in"}
     tokens["obtained_at"] = iso(obtained)
@@ -201,5 +317,7 @@ def token_set(payload: dict[str, Any]) -> dict[str, Any]:
         seconds = int(expires_in) if expires_in not in (None, "") else None
     except (TypeError, ValueError):
         seconds = None
+    if seconds is None or seconds <= 0:
+        seconds = default_lifetime
     tokens["expires_at"] = iso(obtained + timedelta(seconds=seconds)) if seconds else None
     return tokens

@@ -44,11 +44,14 @@ def with_query(url: str, extra: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query + list(extra.items()))))
 
 
-def outcome(account: AccountRecord, return_url: str | None) -> Response[Any]:
+def outcome(
+    account: AccountRecord, return_url: str | None, confirmation_code: str | None = None
+) -> Response[Any]:
     if return_url:
-        location = with_query(
-            return_url, {"connected_account_id": account.id, "status": account.status.value}
-        )
+        extra = {"connected_account_id": account.id, "status": account.status.value}
+        if confirmation_code:
+            extra["confirmation_code"] = confirmation_code
+        location = with_query(return_url, extra)
         return Response(status_code=302, headers={"Location": location, **_HEADERS}, body="")
     if account.status is Status.ACTIVE:
         return _html(200, "Account connected", "You can close this window.")
@@ -62,4 +65,4 @@ def outcome(account: AccountRecord, return_url: str | None) -> Response[Any]:
 def refusal(exc: KeyfobError, accept: str) -> Response[Any]:
     if "text/html" in accept:
         return _html(exc.status, "Connection not completed", exc.message)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from keyfob.catalog import AuthScheme, ParamField, SchemeSpec
+from keyfob.catalog import AuthScheme, ParamField, SchemeSpec, fill, placeholders
 from keyfob.config import settings
 from keyfob.errors import Unprocessable
 
@@ -76,6 +76,14 @@ def url_problem(value: str) -> str | None:
     if parts.scheme == "https" or (parts.scheme == "http" and local_allowed):
         return None
     return "must use https"
+
+
+def template_problem(url: str, fields: Collection[str], extra: Collection[str] = ()) -> str | None:
+    """url_problem for a URL with {placeholders}, which must name known fields."""
+    unknown = [p for p in placeholders(url) if p not in fields and p not in extra]
+    if unknown:
+        return f"unknown placeholder {unknown[0]}"
+    return url_problem(fill(url, {p: "x" for p in [*fields, *extra]}))
 
 
 def _as_list(value: str | list[str]) -> list[str]:

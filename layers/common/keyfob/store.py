@@ -5,7 +5,8 @@ Layout (one table, see template.yaml):
     APIKEY#<sha256> APIKEY               API key hash -> tenant (authorizer lookup)
     TENANT#<t>      INTEGRATION#<id>     an integration
     TENANT#<t>      ACCOUNT#<id>         a connected account, also on
-        gsi1 (TENANT#<t>#ACCOUNTS, <created>#<id>) and gsi2 (TENANT#<t>#ENTITY#<e>, same)
+        gsi1 (TENANT#<t>#ACCOUNTS, <created>#<id>) and gsi2 (TENANT#<t>#ENTITY#<e>, same),
+        and, while the scheduled run has work on it, due (DUE#<shard>, <due_at>)
     STATE#<sha256>  STATE                a pending OAuth authorization, single use
 
 Every key begins with the tenant, so a lookup under one tenant can never reach
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,7 @@ from keyfob import aws
 from keyfob.config import settings
 from keyfob.errors import BadRequest, Conflict, Gone, NotFound
 from keyfob.models import (
+    PENDING,
     AccountRecord,
     IntegrationRecord,
     StateRecord,
@@ -45,6 +49,8 @@ _deserializer = TypeDeserializer()
 
 _ACCOUNT_POSITION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#ca_[a-z2-7]{24}$")
 _INTEGRATION_POSITION = re.compile(r"^INTEGRATION#int_[a-z2-7]{24}$")
+# The due index is spread over shards so that no single partition takes every write.
+DUE_SHARDS = 8
 
 
 # --- marshalling -----------------------------------------------------------------
@@ -223,6 +229,10 @@ def delete_integration(tenant_id: str, integration_id: str) -> None:
 # --- connected accounts ----------------------------------------------------------
 
 
+def _due_shard(account_id: str) -> str:
+    return f"DUE#{int(hashlib.sha256(account_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS}"
+
+
 def _account_item(record: AccountRecord) -> dict[str, Any]:
     position = f"{record.created_at}#{record.id}"
     return {
@@ -232,7 +242,49 @@ def _account_item(record: AccountRecord) -> dict[str, Any]:
         "gsi1sk": position,
         "gsi2pk": f"{_tenant_pk(record.tenant_id)}#ENTITY#{record.entity_id}",
         "gsi2sk": position,
+        "due_shard": _due_shard(record.id) if record.due_at else None,
         **record.model_dump(mode="json"),
+    }
+
+
+def _account_key(tenant_id: str, account_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(_tenant_pk(tenant_id), f"ACCOUNT#{account_id}")
+
+
+def _state_put(state: StateRecord) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": _table(),
+            "Item": _dump(
+                {
+                    "pk": f"STATE#{state.state_hash}",
+                    "sk": "STATE",
+                    # DynamoDB's own TTL lags; expires_at is what is enforced.
+                    "ttl": state.expires_at + 3600,
+                    **state.model_dump(mode="json"),
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def _cancelled(exc: ClientError) -> list[str | None]:
+    """The per-item reasons of a cancelled transaction; re-raises any other error."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        raise exc
+    return [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+
+
+def _integration_count(tenant_id: str, integration_id: str, delta: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": _key(_tenant_pk(tenant_id), f"INTEGRATION#{integration_id}"),
+            "UpdateExpression": "ADD account_count :delta",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+        }
     }
 
 
@@ -250,56 +302,94 @@ def create_account(account: AccountRecord, state: StateRecord | None = None) -> 
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         },
-        {
-            "Update": {
-                "TableName": _table(),
-                "Key": _key(_tenant_pk(account.tenant_id), f"INTEGRATION#{account.integration_id}"),
-                "UpdateExpression": "ADD account_count :one",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            }
-        },
+        _integration_count(account.tenant_id, account.integration_id, 1),
     ]
     if state is not None:
-        writes.append(
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _dump(
-                        {
-                            "pk": f"STATE#{state.state_hash}",
-                            "sk": "STATE",
-                            # DynamoDB's own TTL lags; expires_at is what is enforced.
-                            "ttl": state.expires_at + 3600,
-                            **state.model_dump(mode="json"),
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        )
+        writes.append(_state_put(state))
     try:
         aws.dynamodb().transact_write_items(TransactItems=writes)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        reasons = _cancelled(exc)
         if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
             raise _integration_not_found(account.integration_id) from exc
         raise
 
 
-def get_account(tenant_id: str, account_id: str) -> AccountRecord:
+def _account_not_found(account_id: str) -> NotFound:
+    return NotFound(
+        "connected_account_not_found",
+        f"No connected account {account_id!r}",
+        {"connected_account_id": account_id},
+    )
+
+
+def get_account(tenant_id: str, account_id: str, *, consistent: bool = False) -> AccountRecord:
     response = aws.dynamodb().get_item(
-        TableName=_table(), Key=_key(_tenant_pk(tenant_id), f"ACCOUNT#{account_id}")
+        TableName=_table(), Key=_account_key(tenant_id, account_id), ConsistentRead=consistent
     )
     if "Item" not in response:
-        raise NotFound(
-            "connected_account_not_found",
-            f"No connected account {account_id!r}",
-            {"connected_account_id": account_id},
-        )
+        raise _account_not_found(account_id)
     return AccountRecord.model_validate(_load(response["Item"]))
+
+
+class StaleAccount(Exception):
+    """A conditional account write found the account other than expected."""
+
+    def __init__(self, current: AccountRecord) -> None:
+        super().__init__(current.id)
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a conditional account write requires of the stored account."""
+
+    statuses: Collection[Status] = ()  # one of these (empty: any status)
+    lapsed: bool = False  # ... or a pending attempt whose time is over
+    token_version: int | None = None
+    lease_free_at: int | None = None  # no lease, or one that ended by this epoch ms
+    lease_owner: str | None = None
+    due_by: str | None = None  # due_at at or before this
+    confirmation_hash: str | None = None
+    pending_after: int | None = None  # pending_until later than this epoch
+
+
+class _Expression:
+    """Collects placeholders for one update's expressions."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, AttributeValueTypeDef] = {}
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = _serializer.serialize(value)
+        return placeholder
+
+    def compare(self, attribute: str, operator: str, value: Any) -> str:
+        return f"{self.name(attribute)} {operator} {self.value(value)}"
+
+    def one_of(self, attribute: str, options: Collection[str]) -> str:
+        listed = ", ".join(self.value(o) for o in sorted(options))
+        return f"{self.name(attribute)} IN ({listed})"
+
+
+def _status_filter(status: Status, expression: _Expression, now_epoch: int) -> str:
+    """A status as the API shows it: a pending attempt past its time counts as EXPIRED."""
+    matches = expression.compare("status", "=", status.value)
+    if status is Status.EXPIRED:
+        pending = expression.one_of("status", {s.value for s in PENDING})
+        return (
+            f"({matches} OR ({pending} AND {expression.compare('pending_until', '<=', now_epoch)}))"
+        )
+    if status in PENDING:
+        return f"({matches} AND {expression.compare('pending_until', '>', now_epoch)})"
+    return matches
 
 
 def query_accounts(
@@ -307,6 +397,8 @@ def query_accounts(
     *,
     entity_id: str | None,
     filters: Mapping[str, str],
+    status: Status | None,
+    now_epoch: int,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[AccountRecord], str | None]:
@@ -322,25 +414,22 @@ def query_accounts(
         position = _decode_cursor(cursor, _ACCOUNT_POSITION)
         account_id = position.rsplit("#", 1)[1]
         kwargs["ExclusiveStartKey"] = {
-            **_key(_tenant_pk(tenant_id), f"ACCOUNT#{account_id}"),
+            **_account_key(tenant_id, account_id),
             pk_name: {"S": partition},
             sk_name: {"S": position},
         }
-    values: dict[str, AttributeValueTypeDef] = {":p": {"S": partition}}
-    names: dict[str, str] = {}
-    conditions = []
-    for i, (attribute, value) in enumerate(sorted(filters.items())):
-        names[f"#f{i}"] = attribute
-        values[f":f{i}"] = {"S": value}
-        conditions.append(f"#f{i} = :f{i}")
+    expression = _Expression()
+    conditions = [expression.compare(k, "=", v) for k, v in sorted(filters.items())]
+    if status is not None:
+        conditions.append(_status_filter(status, expression, now_epoch))
     if conditions:
         kwargs["FilterExpression"] = " AND ".join(conditions)
-        kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeNames"] = expression.names
     response = aws.dynamodb().query(
         TableName=_table(),
         IndexName=index,
         KeyConditionExpression=f"{pk_name} = :p",
-        ExpressionAttributeValues=values,
+        ExpressionAttributeValues={":p": {"S": partition}, **expression.values},
         ScanIndexForward=False,
         Limit=limit,
         **kwargs,
@@ -350,49 +439,184 @@ def query_accounts(
     return records, _encode_cursor(last[sk_name]["S"]) if last else None
 
 
-def finish_authorization(
+def _condition(expect: Expect, expression: _Expression, now_epoch: int) -> str:
+    parts = ["attribute_exists(pk)"]
+    allowed = []
+    if expect.statuses:
+        allowed.append(expression.one_of("status", {s.value for s in expect.statuses}))
+    if expect.lapsed:
+        allowed.append(
+            f"{expression.one_of('status', {s.value for s in PENDING})} AND "
+            f"{expression.compare('pending_until', '<=', now_epoch)}"
+        )
+    # DynamoDB refuses doubled parentheses: only an OR of the two needs any.
+    if len(allowed) == 2:
+        parts.append(f"({allowed[0]} OR ({allowed[1]}))")
+    elif allowed:
+        parts.append(allowed[0])
+    if expect.lease_free_at is not None:
+        ended = expression.compare("lease_until", "<=", expect.lease_free_at)
+        parts.append(f"(attribute_not_exists({expression.name('lease_until')}) OR {ended})")
+    for attribute, operator, value in (
+        ("token_version", "=", expect.token_version),
+        ("lease_owner", "=", expect.lease_owner),
+        ("due_at", "<=", expect.due_by),
+        ("confirmation_hash", "=", expect.confirmation_hash),
+        ("pending_until", ">", expect.pending_after),
+    ):
+        if value is not None:
+            parts.append(expression.compare(attribute, operator, value))
+    return " AND ".join(parts)
+
+
+def _update(changes: Mapping[str, Any], expression: _Expression, account_id: str) -> str:
+    """SET what has a value, REMOVE what is None; due_at carries its index shard along."""
+    changes = dict(changes)
+    if "due_at" in changes:
+        changes["due_shard"] = _due_shard(account_id) if changes["due_at"] else None
+    sets = [
+        f"{expression.name(k)} = {expression.value(v)}" for k, v in changes.items() if v is not None
+    ]
+    removes = [expression.name(k) for k, v in changes.items() if v is None]
+    clauses = []
+    if sets:
+        clauses.append("SET " + ", ".join(sets))
+    if removes:
+        clauses.append("REMOVE " + ", ".join(removes))
+    return " ".join(clauses)
+
+
+def update_account(
     tenant_id: str,
     account_id: str,
+    changes: Mapping[str, Any],
+    expect: Expect,
+    now_epoch: int,
     *,
-    status: Status,
-    updated_at: str,
-    status_reason: str | None = None,
-    secret: dict[str, Any] | None = None,
-    token_expires_at: str | None = None,
+    known: AccountRecord | None = None,
 ) -> AccountRecord:
-    """Move an INITIATED account to its outcome; only ever from INITIATED."""
-    sets = {"#status": status.value, "updated_at": updated_at}
-    if status_reason is not None:
-        sets["status_reason"] = status_reason
-    if secret is not None:
-        sets["secret"] = secret  # type: ignore[assignment]
-    if token_expires_at is not None:
-        sets["token_expires_at"] = token_expires_at
-    names = {"#status": "status"}
-    values = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(sets.values())}
-    values[":initiated"] = {"S": Status.INITIATED.value}
-    expression = "SET " + ", ".join(f"{k} = :v{i}" for i, k in enumerate(sets))
-    if status_reason is None:
-        expression += " REMOVE status_reason"
+    """Change an account if it is as expected; returns it as written. JSON-ready values
+    only (dump models first); None removes the attribute. Raises StaleAccount with the
+    account as it is when the condition fails, NotFound when it is gone.
+
+    ``known``: the whole account as the caller holds it, when the condition guarantees
+    nothing else changed since; the result is then built from it rather than read back
+    (a hot path's write need not carry the whole item back)."""
+    expression = _Expression()
+    update = _update(changes, expression, account_id)
+    condition = _condition(expect, expression, now_epoch)
     try:
         response = aws.dynamodb().update_item(
             TableName=_table(),
-            Key=_key(_tenant_pk(tenant_id), f"ACCOUNT#{account_id}"),
-            UpdateExpression=expression,
-            ConditionExpression="attribute_exists(pk) AND #status = :initiated",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
+            Key=_account_key(tenant_id, account_id),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=expression.names,
+            ExpressionAttributeValues=expression.values,
+            ReturnValues="NONE" if known else "ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if not _conditional_failed(exc):
             raise
-        raise Conflict(
-            "account_not_pending",
-            "The connected account is no longer waiting for authorization",
-            {"connected_account_id": account_id},
-        ) from exc
+        old = _old_item(exc)
+        if old is None:
+            raise _account_not_found(account_id) from exc
+        raise StaleAccount(AccountRecord.model_validate(old)) from exc
+    if known is not None:
+        return AccountRecord.model_validate({**known.model_dump(mode="json"), **changes})
     return AccountRecord.model_validate(_load(response["Attributes"]))
+
+
+def restart_account(
+    tenant_id: str,
+    account_id: str,
+    changes: Mapping[str, Any],
+    expect: Expect,
+    now_epoch: int,
+    state: StateRecord,
+) -> None:
+    """update_account and the new attempt's OAuth state, in one transaction."""
+    expression = _Expression()
+    update = _update(changes, expression, account_id)
+    condition = _condition(expect, expression, now_epoch)
+    writes: list[Any] = [
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _account_key(tenant_id, account_id),
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": expression.names,
+                "ExpressionAttributeValues": expression.values,
+            }
+        },
+        _state_put(state),
+    ]
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=writes)
+    except ClientError as exc:
+        if _cancelled(exc)[0] == "ConditionalCheckFailed":
+            raise StaleAccount(get_account(tenant_id, account_id, consistent=True)) from exc
+        raise
+
+
+def delete_account(account: AccountRecord) -> None:
+    """Delete an account and uncount it from its integration, in one transaction."""
+    writes: list[Any] = [
+        {
+            "Delete": {
+                "TableName": _table(),
+                "Key": _account_key(account.tenant_id, account.id),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+        _integration_count(account.tenant_id, account.integration_id, -1),
+    ]
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=writes)
+    except ClientError as exc:
+        if _cancelled(exc)[0] == "ConditionalCheckFailed":
+            raise _account_not_found(account.id) from exc
+        raise
+
+
+@dataclass(frozen=True)
+class Due:
+    tenant_id: str
+    account_id: str
+    status: Status
+    refreshable: bool
+    due_at: str
+
+
+def due_accounts(horizon: str) -> Iterator[Due]:
+    """Every account with work due by ``horizon``, soonest first within each shard: a
+    Query per shard of the sparse due index, never a Scan."""
+    for shard in range(DUE_SHARDS):
+        kwargs: dict[str, Any] = {}
+        while True:
+            response = aws.dynamodb().query(
+                TableName=_table(),
+                IndexName="due",
+                KeyConditionExpression="due_shard = :shard AND due_at <= :horizon",
+                ExpressionAttributeValues={
+                    ":shard": {"S": f"DUE#{shard}"},
+                    ":horizon": {"S": horizon},
+                },
+                **kwargs,
+            )
+            for item in response.get("Items", []):
+                yield Due(
+                    tenant_id=item["pk"]["S"].removeprefix("TENANT#"),
+                    account_id=item["sk"]["S"].removeprefix("ACCOUNT#"),
+                    status=Status(item["status"]["S"]),
+                    refreshable=item.get("refreshable", {}).get("BOOL", False),
+                    due_at=item["due_at"]["S"],
+                )
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 # --- OAuth state -----------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""GET /v1/connected_accounts/{id}/credentials and POST .../refresh: the tokens to act
+with, refreshed first when they are about to expire."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from keyfob import api, tokens
+from keyfob.models import AccountView, Credentials, ResourceId
+from keyfob.observability import logger, traced
+
+app = api.create_app()
+
+
+@app.get(
+    "/v1/connected_accounts/<account_id>/credentials",
+    summary="The decrypted credentials of an ACTIVE account, to act with",
+    description="An OAuth access token is refreshed first when it expires within the app's "
+    "refresh buffer (5 minutes unless the catalog or integration says otherwise). Any "
+    "number of simultaneous calls make one refresh. 503 `refresh_in_progress`: another "
+    "refresh is under way, retry; 503 `refresh_failed`: the token has expired and the "
+    "provider failed to refresh it for now (the account stays ACTIVE and is retried).",
+    security=api.API_KEY_SECURITY,
+)
+def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
+    logger.info("credentials read", extra={"connected_account_id": account_id})
+    return tokens.credentials(api.tenant_id(app), account_id)
+
+
+@app.post(
+    "/v1/connected_accounts/<account_id>/refresh",
+    summary="Refresh an OAuth account's token now",
+    description="Concurrent refreshes of one account make one call to the provider. 502 "
+    "`refresh_failed`: the provider failed for now, the account stays ACTIVE; 409: the "
+    "account is not ACTIVE (an `invalid_grant` makes it EXPIRED).",
+    security=api.API_KEY_SECURITY,
+)
+def refresh(account_id: Annotated[ResourceId, Path()]) -> AccountView:
+    return tokens.force_refresh(api.tenant_id(app), account_id)
+
+
+@traced
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handle(app, event, context)
