@@ -9,28 +9,17 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from keyfob import client_cli
+from tests.cli_run import Run
 from tests.unit.stub_api import API_KEY, Reply, StubApi, account_json
 
 ACCOUNT = account_json(labels={"team": "core"})
 ACCOUNT_ID = ACCOUNT["id"]
 ACCOUNT_PATH = f"/v1/connected_accounts/{ACCOUNT_ID}"
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @pytest.fixture
