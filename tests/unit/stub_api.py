@@ -95,6 +95,9 @@ class StubApi:
             do_GET = do_POST = do_DELETE = _answer
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # A reply a test stopped waiting for (a time-out) must not hold up the shutdown.
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -79,11 +79,18 @@ def test_given_no_url_or_no_key_then_the_error_says_what_to_set(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://keyfob.example.com", "ftp://keyfob.example.com", "keyfob.example.com"]
+    "url",
+    [
+        "http://keyfob.example.com",
+        "ftp://keyfob.example.com",
+        "keyfob.example.com",
+        "https://user:pw@keyfob.example.com",
+    ],
 )
 def test_the_key_is_never_sent_in_clear_text_or_elsewhere_than_http_s(url: str) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as caught:
         Client(url, API_KEY)
+    assert "pw" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,9 @@ class Transport:
         parts = urlsplit(base_url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ConfigurationError(f"base URL must be an http(s) URL, not {base_url!r}")
+        if parts.username or parts.password:
+            # It would be repeated in every error message; the key authenticates instead.
+            raise ConfigurationError("base URL must not carry a user name or password")
         if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
             raise ConfigurationError(
                 "refusing to send the API key over plain http to a host that is not loopback; "
