@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -281,41 +282,45 @@ def test_delete_revokes_unless_told_not_to(stub: StubApi, keyfob: Callable[..., 
 
 
 def test_proxy_sends_the_request_and_prints_the_upstream_body(
-    stub: StubApi, keyfob: Callable[..., Run]
+    stub: StubApi, keyfob: Callable[..., Run], tmp_path: Path
 ) -> None:
+    body_file = tmp_path / "body.json"
+    body_file.write_text('["a", 1]')
     stub.reply(
         "POST",
         f"{ACCOUNT_PATH}/proxy",
         Reply(
             200,
-            {"status": 201, "headers": {}, "body": {"number": 7}, "body_encoding": "json"},
+            {"status": 200, "headers": {}, "body": {"total": 2}, "body_encoding": "json"},
         ),
     )
 
     run = keyfob(
         "proxy",
         ACCOUNT_ID,
-        "post",
-        "/repos/o/r/issues",
+        "put",
+        "/items",
+        "--query",
+        "q=keyfob",
         "--query",
         "label=a",
         "--query",
         "label=b",
         "--header",
-        "accept=application/json",
+        "x-github-api-version=2022-11-28",
         "--data",
-        '{"title": "Hi"}',
+        f"@{body_file}",
     )
 
     assert run.code == 0
-    assert json.loads(run.out) == {"number": 7}
-    assert run.err == "upstream HTTP 201\n"
+    assert json.loads(run.out) == {"total": 2}
+    assert run.err == "upstream HTTP 200\n"
     assert stub.last.json == {
-        "method": "POST",
-        "path": "/repos/o/r/issues",
-        "query": {"label": ["a", "b"]},
-        "headers": {"accept": "application/json"},
-        "body": {"title": "Hi"},
+        "method": "PUT",
+        "path": "/items",
+        "query": {"q": "keyfob", "label": ["a", "b"]},
+        "headers": {"x-github-api-version": "2022-11-28"},
+        "body": ["a", 1],
     }
 
 
