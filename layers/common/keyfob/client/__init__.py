@@ -1,0 +1,82 @@
+"""A small typed client for the Keyfob API, on the standard library alone.
+
+    from keyfob.client import Client
+
+    keyfob = Client()  # KEYFOB_URL and KEYFOB_API_KEY from the environment
+    account = keyfob.initiate_connection(integration_id, "user-42", params={"api_key": key})
+    for account in keyfob.list_accounts(entity_id="user-42"):
+        print(account.app, account.status)
+
+It imports nothing beyond the standard library, so that applications and agents can use
+it without the server's dependencies (boto3, pydantic, Powertools, requests).
+"""
+
+from keyfob.client._client import Client
+from keyfob.client.errors import (
+    ApiError,
+    AuthError,
+    ConfigurationError,
+    ConfirmationRequiredError,
+    ConflictError,
+    ConnectionFailedError,
+    KeyfobClientError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from keyfob.client.models import (
+    Account,
+    AccountPage,
+    App,
+    AppParams,
+    AuthScheme,
+    AuthSchemeInfo,
+    ConnectLink,
+    Credentials,
+    DeletedAccount,
+    InitiatedAccount,
+    Integration,
+    IntegrationPage,
+    ParamField,
+    ProxyResponse,
+    Revocation,
+    Status,
+)
+
+__all__ = [
+    "Account",
+    "AccountPage",
+    "ApiError",
+    "App",
+    "AppParams",
+    "AuthError",
+    "AuthScheme",
+    "AuthSchemeInfo",
+    "Client",
+    "ConfigurationError",
+    "ConfirmationRequiredError",
+    "ConflictError",
+    "ConnectLink",
+    "ConnectionFailedError",
+    "Credentials",
+    "DeletedAccount",
+    "InitiatedAccount",
+    "Integration",
+    "IntegrationPage",
+    "KeyfobClientError",
+    "NotFoundError",
+    "ParamField",
+    "ProxyResponse",
+    "RateLimitedError",
+    "Revocation",
+    "ServerError",
+    "Status",
+    "TransportError",
+    "UnexpectedResponseError",
+    "ValidationError",
+    "WaitTimeoutError",
+]

@@ -1,0 +1,156 @@
+"""The keyfob command line against the real local stack: the README's walkthrough, JSON
+output that is exactly the API's, exit codes, and the installed console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from devstack.gateway import Gateway
+from devstack.oauth_provider import OAuthServer
+from keyfob.client import Client
+from tests.cli_run import Run
+from tests.conftest import Api, Tenant
+from tests.integration.client_flows import APP_RETURN_URL, approve_soon, oauth_integration
+
+
+@pytest.fixture
+def keyfob(gateway: Gateway, tenant: Tenant) -> Callable[..., Run]:
+    """Run the installed ``keyfob`` script, configured by the environment as a user would.
+
+    A separate process: in this one the gateway's functions log to the same stdout."""
+    script = Path(sys.executable).with_name("keyfob")
+    env = {**os.environ, "KEYFOB_URL": gateway.url, "KEYFOB_API_KEY": tenant.api_key}
+
+    def run(*argv: str, stdin: str = "") -> Run:
+        result = subprocess.run(
+            [str(script), *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        return Run(result.returncode, result.stdout, result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def client(gateway: Gateway, tenant: Tenant) -> Client:
+    """Sets the scene in-process, where the command under test needs no part of it."""
+    return Client(gateway.url, tenant.api_key)
+
+
+def _connected(client: Client, entity_id: str, count: int = 1) -> list[str]:
+    integration = client.create_integration("openai", "API_KEY")
+    return [
+        client.initiate_connection(integration.id, entity_id, params={"api_key": f"k{i}"}).id
+        for i in range(count)
+    ]
+
+
+def test_the_readme_walkthrough_connects_an_api_key_and_reads_it_back(
+    keyfob: Callable[..., Run], api: Api
+) -> None:
+    # 1. What does Stripe need? Exactly what the API says.
+    params = keyfob("apps", "params", "stripe", "--auth-scheme", "API_KEY", "-o", "json")
+    assert params.json == api.get("/v1/apps/stripe/params?auth_scheme=API_KEY").json()
+    # 2. An integration
+    created = keyfob("integrations", "create", "--app", "stripe", "--auth-scheme", "API_KEY")
+    assert created.code == 0
+    integration_id = created.out.split("id: ", 1)[1].split()[0]
+    # 3. The end user's key, from standard input: ACTIVE at once, the key printed nowhere
+    connected = keyfob(
+        "accounts",
+        "connect",
+        integration_id,
+        "cli-user-42",
+        "--param",
+        "api_key=-",
+        "-o",
+        "json",
+        stdin="sk_test_cli_123\n",
+    )
+    assert connected.code == 0, connected.err
+    account = connected.json
+    assert account["status"] == "ACTIVE"
+    assert "sk_test_cli_123" not in connected.out + connected.err
+    # 4. The entity's accounts as a table, then the credentials exactly as the API gives them
+    listed = keyfob("accounts", "list", "--entity-id", "cli-user-42")
+    assert listed.out.splitlines()[0].split()[:3] == ["ID", "ENTITY", "APP"]
+    assert account["id"] in listed.out
+    assert "sk_test_cli_123" not in listed.out
+    credentials = keyfob("accounts", "credentials", account["id"], "-o", "json")
+    assert credentials.json == api.get(f"/v1/connected_accounts/{account['id']}/credentials").json()
+    assert credentials.json["credentials"] == {"api_key": "sk_test_cli_123"}
+
+
+def test_json_output_of_every_read_is_the_apis_json(
+    keyfob: Callable[..., Run], api: Api, client: Client
+) -> None:
+    entity = "cli-json"
+    (account_id,) = _connected(client, entity)
+    integration_id = client.get_account(account_id).integration_id
+
+    for argv, path in [
+        (["apps", "get", "github"], "/v1/apps/github"),
+        (["integrations", "get", integration_id], f"/v1/integrations/{integration_id}"),
+        (["accounts", "get", account_id], f"/v1/connected_accounts/{account_id}"),
+        (["accounts", "list", "--entity-id", entity], f"/v1/connected_accounts?entity_id={entity}"),
+    ]:
+        assert keyfob(*argv, "-o", "json").json == api.get(path).json(), argv
+
+
+def test_list_shows_a_page_and_all_follows_the_cursor(
+    keyfob: Callable[..., Run], client: Client
+) -> None:
+    _connected(client, "cli-pages", count=3)
+
+    one_page = keyfob("accounts", "list", "--entity-id", "cli-pages", "--limit", "2")
+    everything = keyfob(
+        "accounts", "list", "--entity-id", "cli-pages", "--limit", "2", "--all", "-o", "json"
+    )
+
+    assert len(one_page.out.splitlines()) == 3  # a header and two rows
+    assert "--cursor" in one_page.err
+    assert len(everything.json["items"]) == 3
+    assert everything.json["next_cursor"] is None
+
+
+def test_an_oauth_connection_with_wait_ends_active_once_the_user_approves(
+    keyfob: Callable[..., Run], client: Client, oauth_server: OAuthServer
+) -> None:
+    oauth_server.reset()
+    integration_id = oauth_integration(client, oauth_server)
+    initiated = keyfob(
+        "accounts", "connect", integration_id, "cli-alice", "--redirect-url", APP_RETURN_URL
+    )
+    assert "status: INITIATED" in initiated.out
+    assert "open redirect_url" in initiated.err
+    authorization_url = initiated.out.split("redirect_url: ", 1)[1].split()[0]
+    account_id = initiated.out.split("id: ", 1)[1].split()[0]
+
+    browser = approve_soon(authorization_url)
+    waited = keyfob("accounts", "wait", account_id, "--interval", "0.1", "-o", "json")
+    browser.join()
+
+    assert waited.code == 0, waited.err
+    assert waited.json["status"] == "ACTIVE"
+
+
+def test_api_errors_exit_1_with_the_code_and_message(keyfob: Callable[..., Run]) -> None:
+    missing = keyfob("accounts", "get", "ca_aaaaaaaaaaaaaaaaaaaaaaaa")
+    refused = keyfob("--api-key", "kf_not_a_key_we_issued", "apps", "list")
+
+    assert (missing.code, missing.out) == (1, "")
+    assert missing.err.startswith(
+        "connected_account_not_found: No connected account 'ca_aaaaaaaaaaaaaaaaaaaaaaaa'\n"
+    )
+    assert (refused.code, refused.err) == (1, "forbidden: Forbidden\n")
