@@ -49,3 +49,10 @@ def test_an_update_removes_what_is_none_and_moves_the_due_shard_with_due_at() ->
     assert text.startswith("SET ")
     removed = text.split("REMOVE ")[1].split(", ")
     assert {expression.names[n] for n in removed} == {"due_at", "due_shard"}
+
+
+def test_an_increment_adds_to_the_stored_number() -> None:
+    expression = store._Expression()
+    text = store._update({"token_version": store.Increment()}, expression, "ca_1")
+    assert text == "ADD #n0 :v0"
+    assert expression.values[":v0"] == {"N": "1"}

@@ -278,7 +278,7 @@ def _activate(
     )
     changes: dict[str, Any] = {
         "secret": blob.model_dump(),
-        **tokens.stored_fields(token_set, integration.oauth, 1),
+        **tokens.stored_fields(token_set, integration.oauth, store.Increment()),
         **identity,
         "status_reason": None,
     }

@@ -469,20 +469,32 @@ def _condition(expect: Expect, expression: _Expression, now_epoch: int) -> str:
     return " AND ".join(parts)
 
 
+@dataclass(frozen=True)
+class Increment:
+    """A change that adds to a number where it is stored (ADD), whatever it is now."""
+
+    by: int = 1
+
+
 def _update(changes: Mapping[str, Any], expression: _Expression, account_id: str) -> str:
-    """SET what has a value, REMOVE what is None; due_at carries its index shard along."""
+    """SET what has a value, REMOVE what is None, ADD an Increment; due_at carries its
+    index shard along."""
     changes = dict(changes)
     if "due_at" in changes:
         changes["due_shard"] = _due_shard(account_id) if changes["due_at"] else None
-    sets = [
-        f"{expression.name(k)} = {expression.value(v)}" for k, v in changes.items() if v is not None
+    sets, removes, adds = [], [], []
+    for attribute, value in changes.items():
+        if value is None:
+            removes.append(expression.name(attribute))
+        elif isinstance(value, Increment):
+            adds.append(f"{expression.name(attribute)} {expression.value(value.by)}")
+        else:
+            sets.append(f"{expression.name(attribute)} = {expression.value(value)}")
+    clauses = [
+        f"{verb} {', '.join(parts)}"
+        for verb, parts in (("SET", sets), ("REMOVE", removes), ("ADD", adds))
+        if parts
     ]
-    removes = [expression.name(k) for k, v in changes.items() if v is None]
-    clauses = []
-    if sets:
-        clauses.append("SET " + ", ".join(sets))
-    if removes:
-        clauses.append("REMOVE " + ", ".join(removes))
     return " ".join(clauses)
 
 
@@ -524,6 +536,7 @@ def update_account(
             raise _account_not_found(account_id) from exc
         raise StaleAccount(AccountRecord.model_validate(old)) from exc
     if known is not None:
+        assert not any(isinstance(v, Increment) for v in changes.values())
         return AccountRecord.model_validate({**known.model_dump(mode="json"), **changes})
     return AccountRecord.model_validate(_load(response["Attributes"]))
 

@@ -83,8 +83,11 @@ def _buffer(oauth: OAuthSettings | None) -> int:
     return oauth.refresh_buffer_seconds
 
 
-def stored_fields(tokens: dict[str, Any], oauth: OAuthSettings, version: int) -> dict[str, Any]:
-    """The account attributes that go with a newly stored OAuth token set."""
+def stored_fields(
+    tokens: dict[str, Any], oauth: OAuthSettings, version: int | store.Increment
+) -> dict[str, Any]:
+    """The account attributes that go with a newly stored OAuth token set. The version
+    only ever grows: a reinitiated account's new grant must not match an old read."""
     return {
         "token_expires_at": tokens.get("expires_at"),
         "refreshable": bool(tokens.get("refresh_token")),
