@@ -118,3 +118,9 @@ def test_sweep_sample_scheduled_event_runs_and_reports_counts(
     counts = invoke("sweep", sample("sweep.json", tenant))
     assert isinstance(counts, dict)
     assert all(isinstance(n, int) for n in counts.values())
+
+
+def test_proxy_sample_for_an_unknown_account_is_a_clean_404(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("proxy", sample("proxy.json", tenant))
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "connected_account_not_found"

@@ -260,6 +260,46 @@ class Credentials(Model):
     )
 
 
+# --- the proxy -------------------------------------------------------------------
+
+HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+HeaderValue = Annotated[str, StringConstraints(max_length=8192)]
+QueryName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+QueryValue = Annotated[str, StringConstraints(max_length=8192)]
+
+
+class ProxyRequest(Model):
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="Relative to the app's API base URL, starting with /: percent-encoded, "
+        "without query, fragment, `@`, backslashes or dot segments."
+    )
+    query: Annotated[
+        dict[QueryName, QueryValue | Annotated[list[QueryValue], Field(max_length=100)]],
+        Field(max_length=100),
+    ] = Field(default_factory=dict, description="Query parameters; a list repeats the name.")
+    headers: Annotated[dict[HeaderName, HeaderValue], Field(max_length=50)] = Field(
+        default_factory=dict,
+        description="Request headers. Never forwarded: authorization, x-api-key, cookie, "
+        "host, proxy and hop-by-hop headers, and the header the credential goes in.",
+    )
+    body: Any = Field(
+        default=None,
+        description="A string is sent as it is (text/plain unless headers give a "
+        "content-type); any other JSON value as JSON (application/json); null: no body.",
+    )
+
+
+class ProxyResponse(Model):
+    status: int = Field(description="The upstream's HTTP status, redirects included.")
+    headers: dict[str, str] = Field(
+        description="The upstream's headers, names in lower case, without set-cookie and "
+        "hop-by-hop headers."
+    )
+    body: Any = Field(description="The parsed JSON, the text, or base64; null when empty.")
+    body_encoding: Literal["json", "text", "base64"]
+
+
 # --- stored records --------------------------------------------------------------
 
 
@@ -358,3 +398,4 @@ class StateRecord(Record):
     params: dict[str, str] = {}
     created_at: str
     expires_at: int
+
