@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,12 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # ... and on the app's 401: the lease, the integration's client secret (a cold
     # instance), the save; the token set decrypted again under the lease.
     "proxy, 401: refresh and retry": (5, 3),
+    # The integration read (is it the tenant's?), the link written.
+    "create connect link": (2, 0),
+    # The link and its integration.
+    "connect page": (2, 0),
+    # The link, the integration, then one transaction: account, count, link used up.
+    "connect page submit (API key)": (3, 1),
 }
 
 calls: Counter[tuple[str, str]] = Counter()
@@ -191,6 +198,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         counts = gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"})
     assert counts["TokensRefreshed"] == 1, counts
     proxy_calls(results, call, provider, account_id, api_key_account)
+    connect_page_calls(results, call, base, provider, api_key_integration["id"])
     with counted(results, "disable"):
         call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
     with counted(results, "enable"):
@@ -222,6 +230,38 @@ def proxy_calls(
     with counted(results, "proxy, 401: refresh and retry"):
         answer = call("POST", path, 200, json=request)
     assert answer["status"] == 200, answer
+
+
+def connect_page_calls(
+    results: dict[str, Counter[tuple[str, str]]],
+    call: Callable[..., Any],
+    base: str,
+    provider: OAuthServer,
+    integration_id: str,
+) -> None:
+    body = {
+        "integration_id": integration_id,
+        "entity_id": "bench-user",
+        "redirect_url": "https://app.example.com/connected",
+    }
+    with counted(results, "create connect link"):
+        link = call("POST", "/v1/connect_links", 201, json=body)
+    browser = requests.Session()
+    with counted(results, "connect page"):
+        page = browser.get(link["url"], timeout=30)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
+    form = {"csrf_token": csrf.group(1), "api_key": provider.register_api_key()}
+    with counted(results, "connect page submit (API key)"):
+        submitted = browser.post(
+            link["url"],
+            data=form,
+            headers={"Sec-Fetch-Site": "same-origin"},
+            allow_redirects=False,
+            timeout=30,
+        )
+    assert submitted.status_code == 303, submitted.text
 
 
 def report(results: dict[str, Counter[tuple[str, str]]]) -> int:

@@ -90,9 +90,14 @@ def tenant_id(app: APIGatewayHttpResolver) -> str:
     return tenant
 
 
+def public_base(app: APIGatewayHttpResolver) -> str:
+    """Where browsers and providers reach this API: the configured public URL, or the
+    domain the request came in on."""
+    return settings().public_url or f"https://{app.current_event.request_context.domain_name}"
+
+
 def callback_url(app: APIGatewayHttpResolver) -> str:
-    base = settings().public_url or f"https://{app.current_event.request_context.domain_name}"
-    return f"{base}/v1/oauth/callback"
+    return f"{public_base(app)}/v1/oauth/callback"
 
 
 def _body_problem(event: dict[str, Any], max_body: int) -> KeyfobError | None:

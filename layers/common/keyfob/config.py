@@ -35,6 +35,7 @@ class Settings:
     # A proxied call's whole upstream exchange (connect, send, the full answer), within
     # the function's timeout and API Gateway's 30 s.
     proxy_timeout_seconds: float = 20.0
+    connect_link_ttl_seconds: int = 600
 
 
 @cache

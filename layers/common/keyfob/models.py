@@ -300,6 +300,25 @@ class ProxyResponse(Model):
     body_encoding: Literal["json", "text", "base64"]
 
 
+# --- connect links -----------------------------------------------------------------
+
+
+class ConnectLinkCreate(Model):
+    integration_id: ResourceId
+    entity_id: EntityId
+    redirect_url: Url = Field(
+        description="Where the end user's browser goes once connected, with "
+        "connected_account_id and status in the query."
+    )
+    labels: Labels = Field(default_factory=dict)
+
+
+class ConnectLink(Model):
+    id: str
+    url: str = Field(description="The hosted connect page: single use, send the end user here.")
+    expires_at: str
+
+
 # --- stored records --------------------------------------------------------------
 
 
@@ -399,3 +418,18 @@ class StateRecord(Record):
     created_at: str
     expires_at: int
 
+
+class LinkRecord(Record):
+    """A connect link, keyed by the hash of the secret token in its URL; single use."""
+
+    link_hash: str
+    id: str
+    tenant_id: str
+    integration_id: str
+    entity_id: str
+    redirect_url: str
+    labels: dict[str, str] = {}
+    created_at: str
+    expires_at: int
+    used_at: str | None = None
+    account_id: str | None = None
