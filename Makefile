@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: dev test lint bench openapi clean
+.PHONY: dev test lint bench openapi clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -25,8 +25,21 @@ lint: $(STAMP)
 	$(BIN)/python -m devstack.openapi --check
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium (Playwright never downloads its own). Installed
+# here when missing and possible; otherwise those tests skip and say why.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null; } || echo "WARNING: apt-get could not install chromium"; \
+	else \
+		echo "WARNING: no /usr/bin/chromium, and no root to install it: the browser tests" \
+			"will be skipped (sudo apt-get install chromium)"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/aws_calls.py

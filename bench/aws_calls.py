@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,18 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "disable": (1, 0),
     "enable": (3, 0),
     "delete, revoking": (2, 1),
+    # GetItem of the account and of the integration (its API base URL); one Decrypt.
+    "proxy (API key)": (2, 1),
+    "proxy (OAuth)": (2, 1),
+    # ... and on the app's 401: the lease, the integration's client secret (a cold
+    # instance), the save; the token set decrypted again under the lease.
+    "proxy, 401: refresh and retry": (5, 3),
+    # The integration read (is it the tenant's?), the link written.
+    "create connect link": (2, 0),
+    # The link and its integration.
+    "connect page": (2, 0),
+    # The link, the integration, then one transaction: account, count, link used up.
+    "connect page submit (API key)": (3, 1),
 }
 
 calls: Counter[tuple[str, str]] = Counter()
@@ -126,6 +139,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
                     "revocation_url": provider.revocation_url,
                     "token_endpoint_auth_method": "client_secret_basic",
                 },
+                "api": {"base_url": provider.api_url},
             },
         )
 
@@ -155,7 +169,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         json={"app": "mistral", "auth_scheme": "API_KEY", "api": {"base_url": provider.api_url}},
     )
     with counted(results, "initiate (API key)"):
-        call(
+        api_key_account = call(
             "POST",
             "/v1/connected_accounts",
             201,
@@ -183,6 +197,8 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
     with counted(results, "scheduled run, one due"):
         counts = gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"})
     assert counts["TokensRefreshed"] == 1, counts
+    proxy_calls(results, call, provider, account_id, api_key_account)
+    connect_page_calls(results, call, base, provider, api_key_integration["id"])
     with counted(results, "disable"):
         call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
     with counted(results, "enable"):
@@ -191,6 +207,61 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         deleted = call("DELETE", f"/v1/connected_accounts/{account_id}", 200)
     assert deleted["revocation"]["status"] == "revoked", deleted
     return results
+
+
+def proxy_calls(
+    results: dict[str, Counter[tuple[str, str]]],
+    call: Callable[..., Any],
+    provider: OAuthServer,
+    oauth_account_id: str,
+    api_key_account: dict[str, Any],
+) -> None:
+    from keyfob import integrations
+
+    request = {"method": "GET", "path": "/me"}
+    with counted(results, "proxy (API key)"):
+        call("POST", f"/v1/connected_accounts/{api_key_account['id']}/proxy", 200, json=request)
+    path = f"/v1/connected_accounts/{oauth_account_id}/proxy"
+    with counted(results, "proxy (OAuth)"):
+        call("POST", path, 200, json=request)
+    token = call("GET", f"/v1/connected_accounts/{oauth_account_id}/credentials", 200)
+    provider.revoke_access_token(token["credentials"]["access_token"])
+    integrations._cache.clear()
+    with counted(results, "proxy, 401: refresh and retry"):
+        answer = call("POST", path, 200, json=request)
+    assert answer["status"] == 200, answer
+
+
+def connect_page_calls(
+    results: dict[str, Counter[tuple[str, str]]],
+    call: Callable[..., Any],
+    base: str,
+    provider: OAuthServer,
+    integration_id: str,
+) -> None:
+    body = {
+        "integration_id": integration_id,
+        "entity_id": "bench-user",
+        "redirect_url": "https://app.example.com/connected",
+    }
+    with counted(results, "create connect link"):
+        link = call("POST", "/v1/connect_links", 201, json=body)
+    browser = requests.Session()
+    with counted(results, "connect page"):
+        page = browser.get(link["url"], timeout=30)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert csrf is not None
+    form = {"csrf_token": csrf.group(1), "api_key": provider.register_api_key()}
+    with counted(results, "connect page submit (API key)"):
+        submitted = browser.post(
+            link["url"],
+            data=form,
+            headers={"Sec-Fetch-Site": "same-origin"},
+            allow_redirects=False,
+            timeout=30,
+        )
+    assert submitted.status_code == 303, submitted.text
 
 
 def report(results: dict[str, Counter[tuple[str, str]]]) -> int:

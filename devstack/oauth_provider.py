@@ -18,7 +18,7 @@ import functools
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from authlib.common.security import is_secure_transport
@@ -39,7 +39,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 if not is_secure_transport("http://127.0.0.1/"):
@@ -49,6 +49,15 @@ TEST_USER: dict[str, str] = {"id": "4242", "login": "keyfob-tester", "name": "Ke
 CODE_LIFETIME_SECONDS = 600
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 _INJECTED_ERRORS = {400: "invalid_request", 401: "invalid_client"}
+
+
+@dataclass(frozen=True)
+class ApiReply:
+    """What the resource API answers a valid credential instead of its echo."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 def _new_token(**_: Any) -> str:
@@ -396,6 +405,8 @@ class OAuthServer:
 
     deny_next_authorization: bool
     api_status: int | None
+    api_reply: ApiReply | None
+    api_delay: float
     token_endpoint_status: int | None
     token_endpoint_delay: float
     omit_refresh_token: bool
@@ -433,6 +444,8 @@ class OAuthServer:
     def _reset_switches(self) -> None:
         self.deny_next_authorization = False
         self.api_status = None
+        self.api_reply = None
+        self.api_delay = 0.0
         self.token_endpoint_status = None
         self.token_endpoint_delay = 0.0
         self.omit_refresh_token = False
@@ -531,6 +544,12 @@ class OAuthServer:
             self._store.api_keys.add(key)
         return key
 
+    def revoke_access_token(self, access_token: str) -> None:
+        """End an access token, as a user or the provider can at any time; its refresh
+        token stays good."""
+        with self._store.lock:
+            self._store.by_access[access_token].access_revoked = True
+
     def reset(self) -> None:
         """Forget codes, tokens and observations and restore the switches; keep clients."""
         self._store.clear()
@@ -596,9 +615,10 @@ class OAuthServer:
 
     def _api(self, path: str = "") -> Any:
         """A resource API like an app's own: 401 without a valid credential, otherwise an
-        echo of the request with the user it belongs to. Accepts the credential wherever
-        apps put one (a bearer or custom header, a query parameter, basic auth), so
-        that every placement in the catalog can be tried against it."""
+        echo of the request with the user it belongs to (or ``api_reply``, after
+        ``api_delay`` seconds). Accepts the credential wherever apps put one (a bearer or
+        custom header, a query parameter, basic auth), so that every placement in the
+        catalog can be tried against it."""
         entry = {
             "method": request.method,
             "path": f"/{path}",
@@ -618,6 +638,11 @@ class OAuthServer:
             ]
         if not any(self._store.accepts(c) for c in candidates if c):
             return jsonify({"error": "invalid_token"}), 401
+        if self.api_delay:
+            time.sleep(self.api_delay)
+        if self.api_reply is not None:
+            reply = self.api_reply
+            return Response(reply.body, status=reply.status, headers=reply.headers)
         return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
 
     def _userinfo(self) -> Any:

@@ -14,8 +14,11 @@ from keyfob.client import Client
 APP_RETURN_URL = "https://app.example.com/connected"
 
 
-def oauth_integration(client: Client, oauth_server: OAuthServer) -> str:
-    """An integration of the loopback provider, created through the client."""
+def oauth_integration(
+    client: Client, oauth_server: OAuthServer, *, require_confirmation: bool | None = None
+) -> str:
+    """An integration of the loopback provider, created through the client; its API is
+    the provider's resource API."""
     client_id, client_secret = oauth_server.register_client(
         redirect_uris=[f"{client.base_url}/v1/oauth/callback"],
         token_endpoint_auth_method="client_secret_basic",
@@ -35,6 +38,8 @@ def oauth_integration(client: Client, oauth_server: OAuthServer) -> str:
             "revocation_url": oauth_server.revocation_url,
             "token_endpoint_auth_method": "client_secret_basic",
         },
+        api={"base_url": oauth_server.api_url},
+        require_confirmation=require_confirmation,
     )
     return integration.id
 

@@ -3,7 +3,9 @@ need a connected (or pending) OAuth account against the loopback provider."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -153,4 +155,19 @@ def set_stored(tenant_id: str, account_id: str, **values: Any) -> None:
         UpdateExpression=expression.strip(),
         ExpressionAttributeNames=names,
         **({"ExpressionAttributeValues": given} if given else {}),
+    )
+
+
+def expire_link(url: str) -> None:
+    """Make a connect link's ten minutes pass, behind Keyfob's back."""
+    token = url.rsplit("/", 1)[1]
+    client, name = table()
+    client.update_item(
+        TableName=name,
+        Key={
+            "pk": {"S": f"LINK#{hashlib.sha256(token.encode()).hexdigest()}"},
+            "sk": {"S": "LINK"},
+        },
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )

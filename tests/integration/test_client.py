@@ -1,19 +1,27 @@
 """keyfob.client against the real local stack: the gateway running the functions on a
-moto server, and a real OAuth 2.0 provider on loopback."""
+moto server, and a real OAuth 2.0 provider on loopback. Every route: the core, the
+lifecycle (refresh, disable and enable, reinitiate, confirm, delete with revocation),
+the proxy and connect links."""
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import requests
 
 from devstack.gateway import Gateway
-from devstack.oauth_provider import OAuthServer
+from devstack.oauth_provider import ApiReply, OAuthServer
 from keyfob.client import (
     AuthError,
     AuthScheme,
     Client,
+    ConfirmationRequiredError,
     ConflictError,
     ConnectionFailedError,
     NotFoundError,
+    ServerError,
     Status,
     ValidationError,
     WaitTimeoutError,
@@ -184,3 +192,237 @@ def test_given_a_refused_api_key_then_it_is_an_auth_error(gateway: Gateway) -> N
         Client(gateway.url, "kf_not_a_key_we_issued").list_apps()
 
     assert (caught.value.status, caught.value.code) == (403, "forbidden")
+
+
+# --- after the core: lifecycle, proxy, connect links -----------------------------------
+
+
+def connected(client: Client, provider: OAuthServer, entity_id: str) -> str:
+    """An ACTIVE OAuth account of the loopback provider, approved by its user."""
+    integration_id = oauth_integration(client, provider)
+    started = client.initiate_connection(integration_id, entity_id, redirect_url=APP_RETURN_URL)
+    assert started.redirect_url is not None
+    assert approve(started.redirect_url)["status"] == ["ACTIVE"]
+    return started.id
+
+
+def keyed(client: Client, provider: OAuthServer, entity_id: str) -> str:
+    """An ACTIVE API key account of an app whose API is the provider's."""
+    integration = client.create_integration(
+        "mistral", "API_KEY", api={"base_url": provider.api_url}
+    )
+    key = provider.register_api_key()
+    return client.initiate_connection(integration.id, entity_id, params={"api_key": key}).id
+
+
+# --- lifecycle ---------------------------------------------------------------------
+
+
+def test_refresh_gives_the_account_a_new_token(client: Client, provider: OAuthServer) -> None:
+    account_id = connected(client, provider, "client-refresh")
+    before = client.get_credentials(account_id).credentials["access_token"]
+
+    refreshed = client.refresh_account(account_id)
+
+    assert refreshed.status == Status.ACTIVE
+    assert refreshed.last_refreshed_at
+    after = client.get_credentials(account_id).credentials["access_token"]
+    assert after != before
+    assert after == provider.issued_tokens[-1]["access_token"]
+
+
+def test_a_disabled_account_is_refused_until_enabled(client: Client, provider: OAuthServer) -> None:
+    account_id = connected(client, provider, "client-disable")
+
+    assert client.disable_account(account_id).status == Status.INACTIVE
+    with pytest.raises(ConflictError) as refused:
+        client.get_credentials(account_id)
+    assert refused.value.code == "account_disabled"
+    with pytest.raises(ConnectionFailedError):
+        client.wait_for_connection(account_id, timeout=1)
+
+    assert client.enable_account(account_id).status == Status.ACTIVE
+    assert client.get_credentials(account_id).credentials["access_token"]
+
+
+def test_a_failed_account_is_reinitiated_under_the_same_id(
+    client: Client, provider: OAuthServer
+) -> None:
+    integration_id = oauth_integration(client, provider)
+    started = client.initiate_connection(
+        integration_id, "client-again", redirect_url=APP_RETURN_URL
+    )
+    provider.deny_next_authorization = True
+    assert started.redirect_url is not None
+    approve(started.redirect_url)
+    assert client.get_account(started.id).status == Status.FAILED
+
+    again = client.reinitiate_account(started.id)
+
+    assert (again.id, again.status) == (started.id, Status.INITIATED)
+    assert again.redirect_url is not None
+    assert approve(again.redirect_url)["status"] == ["ACTIVE"]
+    assert client.wait_for_connection(started.id, timeout=5).id == started.id
+
+
+def test_a_session_bound_connection_is_confirmed_for_its_entity(
+    client: Client, provider: OAuthServer
+) -> None:
+    integration_id = oauth_integration(client, provider, require_confirmation=True)
+    assert client.get_integration(integration_id).require_confirmation
+    started = client.initiate_connection(integration_id, "client-bob", redirect_url=APP_RETURN_URL)
+    assert started.redirect_url is not None
+    code = approve(started.redirect_url)["confirmation_code"][0]
+
+    with pytest.raises(ConfirmationRequiredError):
+        client.wait_for_connection(started.id, timeout=1)
+    confirmed = client.confirm_account(started.id, code=code, entity_id="client-bob")
+
+    assert confirmed.status == Status.ACTIVE
+
+
+def test_a_confirmation_for_another_entity_fails_the_account(
+    client: Client, provider: OAuthServer
+) -> None:
+    integration_id = oauth_integration(client, provider, require_confirmation=True)
+    started = client.initiate_connection(integration_id, "client-eve", redirect_url=APP_RETURN_URL)
+    assert started.redirect_url is not None
+    code = approve(started.redirect_url)["confirmation_code"][0]
+
+    with pytest.raises(AuthError) as refused:
+        client.confirm_account(started.id, code=code, entity_id="client-mallory")
+
+    assert (refused.value.status, refused.value.code) == (403, "entity_mismatch")
+    assert client.get_account(started.id).status == Status.FAILED
+
+
+def test_delete_revokes_the_grant_at_the_provider(client: Client, provider: OAuthServer) -> None:
+    account_id = connected(client, provider, "client-delete")
+    refresh_token = client.get_credentials(account_id).credentials["refresh_token"]
+
+    deleted = client.delete_account(account_id)
+
+    assert deleted.deleted
+    assert deleted.revocation is not None
+    assert deleted.revocation.status == "revoked"
+    assert provider.revocations == [refresh_token]
+
+
+def test_delete_without_revoking_leaves_the_grant(client: Client, provider: OAuthServer) -> None:
+    account_id = connected(client, provider, "client-keep")
+
+    deleted = client.delete_account(account_id, revoke=False)
+
+    assert deleted.revocation is not None
+    assert deleted.revocation.status == "skipped"
+    assert provider.revocations == []
+
+
+def test_a_key_is_verified_unless_validate_is_false(client: Client, provider: OAuthServer) -> None:
+    integration = client.create_integration(
+        "mistral", "API_KEY", api={"base_url": provider.api_url}
+    )
+    assert integration.api is not None
+    assert integration.api["base_url"] == provider.api_url
+
+    with pytest.raises(ValidationError) as rejected:
+        client.initiate_connection(integration.id, "client-key", params={"api_key": "made-up"})
+    unverified = client.initiate_connection(
+        integration.id, "client-key", params={"api_key": "made-up"}, validate=False
+    )
+
+    assert rejected.value.code == "credentials_rejected"
+    assert unverified.status == Status.ACTIVE
+    assert len(provider.api_requests) == 1
+
+
+# --- the proxy ---------------------------------------------------------------------
+
+
+def test_proxy_sends_the_request_and_returns_the_apps_answer(
+    client: Client, provider: OAuthServer
+) -> None:
+    account_id = keyed(client, provider, "client-proxy")
+
+    answer = client.proxy(
+        account_id,
+        "post",
+        "/v1/things",
+        query={"tag": ["a", "b"]},
+        headers={"X-Request-Id": "r-9"},
+        body={"name": "thing"},
+    )
+
+    assert (answer.status, answer.ok, answer.body_encoding) == (200, True, "json")
+    assert answer.body["path"] == "/v1/things"
+    assert answer.content.startswith(b"{")
+    seen = provider.api_requests[-1]  # after the key's verification
+    assert seen["method"] == "POST"
+    assert seen["query"] == {"tag": ["a", "b"]}
+    assert seen["headers"]["X-Request-Id"] == "r-9"
+    assert seen["body"] == '{"name":"thing"}'
+
+
+def test_proxy_relays_an_error_status_and_binary_bodies(
+    client: Client, provider: OAuthServer
+) -> None:
+    account_id = keyed(client, provider, "client-binary")
+    provider.api_reply = ApiReply(404, {"Content-Type": "image/png"}, b"\x89PNG\x00")
+
+    answer = client.proxy(account_id, "GET", "/missing.png")
+
+    assert (answer.status, answer.ok, answer.body_encoding) == (404, False, "base64")
+    assert answer.content == b"\x89PNG\x00"
+    assert answer.body == base64.b64encode(b"\x89PNG\x00").decode()
+
+
+def test_proxy_refusals_are_api_errors_with_their_code(
+    client: Client, provider: OAuthServer
+) -> None:
+    account_id = keyed(client, provider, "client-refused")
+    with pytest.raises(ValidationError) as invalid:
+        client.proxy(account_id, "GET", "//evil.example/")
+    assert invalid.value.code == "invalid_proxy_request"
+
+    provider.api_reply = ApiReply(200, {}, b"x" * (5 * 1024 * 1024 + 1))
+    with pytest.raises(ServerError) as too_large:
+        client.proxy(account_id, "GET", "/huge")
+    assert (too_large.value.status, too_large.value.code) == (502, "upstream_response_too_large")
+
+
+# --- connect links -----------------------------------------------------------------
+
+
+def test_a_connect_link_opens_the_hosted_page_once(client: Client, provider: OAuthServer) -> None:
+    integration = client.create_integration(
+        "mistral", "API_KEY", api={"base_url": provider.api_url}
+    )
+    link = client.create_connect_link(
+        integration.id, "client-link", APP_RETURN_URL, labels={"via": "link"}
+    )
+    assert link.id.startswith("cl_")
+    assert link.url.startswith(f"{client.base_url}/v1/connect/")
+    assert link.expires_at
+
+    browser = requests.Session()
+    page = browser.get(link.url, timeout=10)
+    assert page.status_code == 200
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    submitted = browser.post(
+        link.url,
+        data={"csrf_token": csrf, "api_key": provider.register_api_key()},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert submitted.status_code == 303
+    query = parse_qs(urlsplit(submitted.headers["Location"]).query)
+    account = client.get_account(query["connected_account_id"][0])
+    assert (account.entity_id, account.labels) == ("client-link", {"via": "link"})
+    assert browser.get(link.url, timeout=10).status_code == 410
+
+
+def test_a_connect_link_needs_a_safe_redirect_url(client: Client) -> None:
+    integration = client.create_integration("openai", "API_KEY")
+    with pytest.raises(ValidationError) as refused:
+        client.create_connect_link(integration.id, "client-link", "http://app.example.com/")
+    assert refused.value.code == "invalid_redirect_url"

@@ -3,6 +3,7 @@ output that is exactly the API's, exit codes, and the installed console script."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,12 @@ from devstack.oauth_provider import OAuthServer
 from keyfob.client import Client
 from tests.cli_run import Run
 from tests.conftest import Api, Tenant
-from tests.integration.client_flows import APP_RETURN_URL, approve_soon, oauth_integration
+from tests.integration.client_flows import (
+    APP_RETURN_URL,
+    approve,
+    approve_soon,
+    oauth_integration,
+)
 
 
 @pytest.fixture
@@ -156,3 +162,156 @@ def test_api_errors_exit_1_with_the_code_and_message(keyfob: Callable[..., Run])
         "connected_account_not_found: No connected account 'ca_aaaaaaaaaaaaaaaaaaaaaaaa'\n"
     )
     assert (refused.code, refused.err) == (1, "forbidden: Forbidden\n")
+
+
+# --- after the core: the lifecycle, the proxy, connect links --------------------------
+
+
+def _approved(client: Client, provider: OAuthServer, entity_id: str) -> str:
+    started = client.initiate_connection(
+        oauth_integration(client, provider), entity_id, redirect_url=APP_RETURN_URL
+    )
+    assert started.redirect_url is not None
+    approve(started.redirect_url)
+    return started.id
+
+
+def test_refresh_disable_enable_and_delete_with_revocation(
+    keyfob: Callable[..., Run], client: Client, oauth_server: OAuthServer
+) -> None:
+    oauth_server.reset()
+    account_id = _approved(client, oauth_server, "cli-life")
+    old = client.get_credentials(account_id).credentials["access_token"]
+
+    refreshed = keyfob("accounts", "refresh", account_id, "-o", "json")
+    assert refreshed.json["last_refreshed_at"]
+    assert client.get_credentials(account_id).credentials["access_token"] != old
+
+    assert keyfob("accounts", "disable", account_id, "-o", "json").json["status"] == "INACTIVE"
+    refused = keyfob("accounts", "credentials", account_id)
+    assert (refused.code, refused.err.split(":")[0]) == (1, "account_disabled")
+    assert "status: ACTIVE" in keyfob("accounts", "enable", account_id).out
+
+    deleted = keyfob("accounts", "delete", account_id, "-o", "json")
+    assert deleted.json["revocation"] == {"status": "revoked", "message": None}
+    assert len(oauth_server.revocations) == 1
+
+
+def test_delete_no_revoke_skips_the_provider(
+    keyfob: Callable[..., Run], client: Client, oauth_server: OAuthServer
+) -> None:
+    oauth_server.reset()
+    account_id = _approved(client, oauth_server, "cli-keep")
+    deleted = keyfob("accounts", "delete", account_id, "--no-revoke", "-o", "json")
+    assert deleted.json["revocation"]["status"] == "skipped"
+    assert oauth_server.revocations == []
+
+
+def test_a_session_bound_integration_from_the_cli_then_reinitiate_and_confirm(
+    keyfob: Callable[..., Run], client: Client, oauth_server: OAuthServer
+) -> None:
+    oauth_server.reset()
+    client_id, client_secret = oauth_server.register_client(
+        redirect_uris=[f"{client.base_url}/v1/oauth/callback"]
+    )
+    endpoints = {
+        "authorization_url": oauth_server.authorization_url,
+        "token_url": oauth_server.token_url,
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    created = keyfob(
+        "integrations",
+        "create",
+        "--app",
+        "oauth2",
+        "--auth-scheme",
+        "OAUTH2",
+        "--credential",
+        f"client_id={client_id}",
+        "--credential",
+        "client_secret=-",
+        "--oauth",
+        json.dumps(endpoints),
+        "--api",
+        json.dumps({"base_url": oauth_server.api_url}),
+        "--require-confirmation",
+        "-o",
+        "json",
+        stdin=client_secret + "\n",
+    )
+    assert created.code == 0, created.err
+    assert created.json["require_confirmation"] is True
+    assert created.json["api"]["base_url"] == oauth_server.api_url
+    # The user denies at first: FAILED; reinitiated, the same account goes round again
+    started = keyfob(
+        "accounts",
+        "connect",
+        created.json["id"],
+        "cli-bob",
+        "--redirect-url",
+        APP_RETURN_URL,
+        "-o",
+        "json",
+    ).json
+    oauth_server.deny_next_authorization = True
+    assert approve(started["redirect_url"])["status"] == ["FAILED"]
+    again = keyfob("accounts", "reinitiate", started["id"], "-o", "json").json
+    assert (again["id"], again["status"]) == (started["id"], "INITIATED")
+    code = approve(again["redirect_url"])["confirmation_code"][0]
+
+    waited = keyfob("accounts", "wait", started["id"], "--wait-timeout", "1")
+    confirmed = keyfob(
+        "accounts", "confirm", started["id"], "--code", code, "--entity-id", "cli-bob", "-o", "json"
+    )
+
+    assert waited.code == 1
+    assert "waiting for confirmation" in waited.err
+    assert confirmed.json["status"] == "ACTIVE"
+
+
+def test_proxy_prints_the_apps_answer(
+    keyfob: Callable[..., Run], client: Client, oauth_server: OAuthServer
+) -> None:
+    oauth_server.reset()
+    account_id = _approved(client, oauth_server, "cli-proxy")
+
+    as_json = keyfob(
+        "proxy",
+        account_id,
+        "post",
+        "/v1/things",
+        "--query",
+        "tag=a",
+        "--query",
+        "tag=b",
+        "--header",
+        "X-Request-Id=r-1",
+        "--data",
+        '{"name": "thing"}',
+        "-o",
+        "json",
+    )
+    as_text = keyfob("proxy", account_id, "GET", "/user")
+
+    assert as_json.code == 0, as_json.err
+    assert (as_json.json["status"], as_json.json["body"]["path"]) == (200, "/v1/things")
+    seen = oauth_server.api_requests[0]
+    assert (seen["method"], seen["query"]) == ("POST", {"tag": ["a", "b"]})
+    assert seen["headers"]["X-Request-Id"] == "r-1"
+    assert seen["body"] == '{"name":"thing"}'
+    assert json.loads(as_text.out)["login"] == "keyfob-tester"
+    assert as_text.err == "upstream HTTP 200\n"
+
+
+def test_connect_links_create_prints_the_link(keyfob: Callable[..., Run], client: Client) -> None:
+    integration = client.create_integration("openai", "API_KEY")
+    argv = ["connect-links", "create", integration.id, "cli-link", "--redirect-url", APP_RETURN_URL]
+
+    as_json = keyfob(*argv, "--label", "via=cli", "-o", "json")
+    as_text = keyfob(*argv)
+
+    assert as_json.code == 0, as_json.err
+    assert as_json.json["url"].startswith(f"{client.base_url}/v1/connect/")
+    assert set(as_json.json) == {"id", "url", "expires_at"}
+    assert "url: " in as_text.out
+    assert "works once" in as_text.err

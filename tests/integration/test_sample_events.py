@@ -118,3 +118,31 @@ def test_sweep_sample_scheduled_event_runs_and_reports_counts(
     counts = invoke("sweep", sample("sweep.json", tenant))
     assert isinstance(counts, dict)
     assert all(isinstance(n, int) for n in counts.values())
+
+
+def test_proxy_sample_for_an_unknown_account_is_a_clean_404(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("proxy", sample("proxy.json", tenant))
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "connected_account_not_found"
+
+
+def test_connect_links_sample_creates_a_link(
+    invoke: Invoke, tenant: Tenant, gateway: Gateway
+) -> None:
+    created = integrations.create(
+        tenant.id, IntegrationCreate.model_validate({"app": "stripe", "auth_scheme": "API_KEY"})
+    )
+    event = sample("connect_links.json", tenant)
+    event["body"] = event["body"].replace("int_aaaaaaaaaaaaaaaaaaaaaaaa", created.id)
+    response = invoke("connect_links", event)
+    assert response["statusCode"] == 201, response["body"]
+    # The public URL the local stack sets, where a deployed stack's own domain would be
+    assert json.loads(response["body"])["url"].startswith(f"{gateway.url}/v1/connect/")
+
+
+def test_connect_page_sample_for_an_unknown_link_is_a_404_page(
+    invoke: Invoke, tenant: Tenant
+) -> None:
+    response = invoke("connect_page", sample("connect_page.json", tenant))
+    assert response["statusCode"] == 404
+    assert "text/html" in response["headers"]["Content-Type"]

@@ -262,6 +262,37 @@ def test_create_integration_sends_only_what_is_given(stub: StubApi, client: Clie
     }
 
 
+def test_create_integration_sends_api_settings_and_confirmation(
+    stub: StubApi, client: Client
+) -> None:
+    integration = {
+        "id": "int_x",
+        "name": "GitLab (OAUTH2)",
+        "app": "gitlab",
+        "auth_scheme": "OAUTH2",
+        "api": {"base_url": "https://git.example.com/api/v4"},
+        "require_confirmation": True,
+        "created_at": "2025-01-01T00:00:00Z",
+    }
+    stub.reply("POST", "/v1/integrations", Reply(201, integration))
+
+    created = client.create_integration(
+        "gitlab",
+        "OAUTH2",
+        api={"base_url": "https://git.example.com/api/v4"},
+        require_confirmation=True,
+    )
+
+    assert created.api == {"base_url": "https://git.example.com/api/v4"}
+    assert created.require_confirmation
+    assert stub.last.json == {
+        "app": "gitlab",
+        "auth_scheme": "OAUTH2",
+        "api": {"base_url": "https://git.example.com/api/v4"},
+        "require_confirmation": True,
+    }
+
+
 def test_delete_integration_accepts_no_content(stub: StubApi, client: Client) -> None:
     stub.reply("DELETE", "/v1/integrations/int_x", Reply(204))
     assert client.delete_integration("int_x") is None

@@ -38,15 +38,36 @@ def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
     assert documented == _template_routes()
 
 
-def test_only_the_oauth_callback_is_public() -> None:
+# An end user's browser reaches these, with no API key: the callback's key is the OAuth
+# state, the connect page's the link's token (both single use).
+PUBLIC_ROUTES = {
+    ("get", "/v1/oauth/callback"),
+    ("get", "/v1/connect/{token}"),
+    ("post", "/v1/connect/{token}"),
+}
+
+
+def test_only_the_oauth_callback_and_the_connect_page_are_public() -> None:
     document = openapi.build()
     public = {
-        path
+        (method, path)
         for path, operations in document["paths"].items()
-        for operation in operations.values()
+        for method, operation in operations.items()
         if not operation.get("security")
     }
-    assert public == {"/v1/oauth/callback"}
+    assert public == PUBLIC_ROUTES
+
+
+def test_the_template_leaves_only_the_public_routes_without_the_authorizer() -> None:
+    template = load_template(ROOT / "template.yaml")
+    unauthorized = {
+        (event["Properties"]["Method"].lower(), event["Properties"]["Path"])
+        for resource in template["Resources"].values()
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+        and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
+    }
+    assert unauthorized == PUBLIC_ROUTES
 
 
 def test_template_passes_cfn_lint() -> None:

@@ -90,12 +90,17 @@ def tenant_id(app: APIGatewayHttpResolver) -> str:
     return tenant
 
 
+def public_base(app: APIGatewayHttpResolver) -> str:
+    """Where browsers and providers reach this API: the configured public URL, or the
+    domain the request came in on."""
+    return settings().public_url or f"https://{app.current_event.request_context.domain_name}"
+
+
 def callback_url(app: APIGatewayHttpResolver) -> str:
-    base = settings().public_url or f"https://{app.current_event.request_context.domain_name}"
-    return f"{base}/v1/oauth/callback"
+    return f"{public_base(app)}/v1/oauth/callback"
 
 
-def _body_problem(event: dict[str, Any]) -> KeyfobError | None:
+def _body_problem(event: dict[str, Any], max_body: int) -> KeyfobError | None:
     """Refuse a body the resolver would choke on, before it can echo any of it back."""
     body = event.get("body")
     if not body:
@@ -111,11 +116,9 @@ def _body_problem(event: dict[str, Any]) -> KeyfobError | None:
     except binascii.Error:
         return BadRequest("invalid_body", "The request body is not valid base64")
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode())
-    if size > MAX_BODY_BYTES:
+    if size > max_body:
         return PayloadTooLarge(
-            "payload_too_large",
-            f"Request body exceeds {MAX_BODY_BYTES} bytes",
-            {"limit": MAX_BODY_BYTES},
+            "payload_too_large", f"Request body exceeds {max_body} bytes", {"limit": max_body}
         )
     try:
         json.loads(raw)
@@ -125,9 +128,13 @@ def _body_problem(event: dict[str, Any]) -> KeyfobError | None:
 
 
 def handle(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: LambdaContext
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    max_body: int = MAX_BODY_BYTES,
 ) -> dict[str, Any]:
-    problem = _body_problem(event)
+    problem = _body_problem(event, max_body)
     if problem is not None:
         logger.info("request refused", extra={"error_code": problem.code})
         return {

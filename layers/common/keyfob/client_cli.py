@@ -224,6 +224,8 @@ def _integrations_create(client: Client, args: argparse.Namespace) -> Output:
         name=args.name,
         credentials=_pairs(args.credential, "--credential") or None,
         oauth=_json_object(args.oauth, "--oauth"),
+        api=_json_object(args.api, "--api"),
+        require_confirmation=args.require_confirmation or None,
     )
     return _shown(integration)
 
@@ -420,6 +422,14 @@ def _parser() -> argparse.ArgumentParser:
         help="an integration field (client_id, client_secret, scopes); repeat",
     )
     sub.add_argument("--oauth", metavar="JSON", help="OAuth settings overriding the catalog's")
+    sub.add_argument(
+        "--api", metavar="JSON", help="API settings overriding the catalog's (base_url, identity)"
+    )
+    sub.add_argument(
+        "--require-confirmation",
+        action="store_true",
+        help="OAuth: bind each connection to the session that completes it",
+    )
     sub = command(integrations, "list", _integrations_list, "list integrations")
     _paging(sub)
     sub = command(integrations, "get", _integrations_get, "one integration")

@@ -32,6 +32,10 @@ class Settings:
     sweep_lookahead_seconds: int = 600
     sweep_concurrency: int = 32
     state_ttl_seconds: int = 600
+    # A proxied call's whole upstream exchange (connect, send, the full answer), within
+    # the function's timeout and API Gateway's 30 s.
+    proxy_timeout_seconds: float = 20.0
+    connect_link_ttl_seconds: int = 600
 
 
 @cache
@@ -45,4 +49,5 @@ def settings() -> Settings:
         refresh_max_failures=int(os.environ.get("KEYFOB_REFRESH_MAX_FAILURES", "8")),
         lease_wait_seconds=float(os.environ.get("KEYFOB_LEASE_WAIT_SECONDS", "8")),
         sweep_concurrency=int(os.environ.get("KEYFOB_SWEEP_CONCURRENCY", "32")),
+        proxy_timeout_seconds=float(os.environ.get("KEYFOB_PROXY_TIMEOUT", "20")),
     )

@@ -21,6 +21,7 @@ from keyfob.models import (
     ConnectionCreate,
     InitiatedAccount,
     IntegrationRecord,
+    LinkRecord,
     OAuthSettings,
     StateRecord,
     Status,
@@ -55,6 +56,20 @@ def initiate(
     tenant_id: str, request: ConnectionCreate, callback_url: str, *, validate: bool = True
 ) -> InitiatedAccount:
     integration = store.get_integration(tenant_id, request.integration_id)
+    return start(integration, request, callback_url, validate=validate)
+
+
+def start(
+    integration: IntegrationRecord,
+    request: ConnectionCreate,
+    callback_url: str,
+    *,
+    validate: bool = True,
+    link: LinkRecord | None = None,
+) -> InitiatedAccount:
+    """initiate, for an integration already read; made through a connect link, the
+    account's creation uses the link up."""
+    tenant_id = integration.tenant_id
     app = catalog.get_app(integration.app)
     scheme = app.scheme(integration.auth_scheme)
     values = params.validate(scheme.connection_fields, request.params, what="params")
@@ -79,7 +94,7 @@ def initiate(
     if scheme.type is AuthScheme.OAUTH2:
         url, state = authorization(integration, account.id, plain, account.return_url, callback_url)
         account = account.model_copy(update=pending_fields(state))
-        store.create_account(account, state)
+        store.create_account(account, state, link)
         metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
         logger.info("connection initiated", extra={"connected_account_id": account.id})
         return InitiatedAccount(**account.view().model_dump(), redirect_url=url)
@@ -95,7 +110,7 @@ def initiate(
             "secret": crypto.seal_account(secret, tenant_id=tenant_id, account_id=account.id),
         }
     )
-    store.create_account(account)
+    store.create_account(account, link=link)
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
     logger.info("connection activated", extra={"connected_account_id": account.id})
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)

@@ -63,6 +63,12 @@ class UpstreamError(KeyfobError):
     status = 502
 
 
+class GatewayTimeout(KeyfobError):
+    """A provider or app did not answer in time."""
+
+    status = 504
+
+
 class ServiceUnavailable(KeyfobError):
     """Keyfob is busy with this very record, or waiting out a provider's failure."""
 

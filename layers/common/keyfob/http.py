@@ -1,4 +1,5 @@
-"""Outbound HTTP to providers and apps: one pooled ``requests`` session per thread.
+"""Outbound HTTP to providers and apps: one pooled ``requests`` session per thread, every
+connection of which reaches public addresses only (keyfob.egress).
 
 The scheduled run refreshes many accounts in parallel threads; a session each keeps
 their connections alive without sharing one session's state across threads.
@@ -20,9 +21,9 @@ _local = threading.local()
 def session() -> requests.Session:
     current: requests.Session | None = getattr(_local, "session", None)
     if current is None:
-        import requests
+        from keyfob import egress
 
-        current = requests.Session()
+        current = egress.session()
         _local.session = current
     return current
 

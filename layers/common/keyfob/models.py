@@ -260,6 +260,65 @@ class Credentials(Model):
     )
 
 
+# --- the proxy -------------------------------------------------------------------
+
+HeaderName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+HeaderValue = Annotated[str, StringConstraints(max_length=8192)]
+QueryName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+QueryValue = Annotated[str, StringConstraints(max_length=8192)]
+
+
+class ProxyRequest(Model):
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
+        description="Relative to the app's API base URL, starting with /: percent-encoded, "
+        "without query, fragment, `@`, backslashes or dot segments."
+    )
+    query: Annotated[
+        dict[QueryName, QueryValue | Annotated[list[QueryValue], Field(max_length=100)]],
+        Field(max_length=100),
+    ] = Field(default_factory=dict, description="Query parameters; a list repeats the name.")
+    headers: Annotated[dict[HeaderName, HeaderValue], Field(max_length=50)] = Field(
+        default_factory=dict,
+        description="Request headers. Never forwarded: authorization, x-api-key, cookie, "
+        "host, proxy and hop-by-hop headers, and the header the credential goes in.",
+    )
+    body: Any = Field(
+        default=None,
+        description="A string is sent as it is (text/plain unless headers give a "
+        "content-type); any other JSON value as JSON (application/json); null: no body.",
+    )
+
+
+class ProxyResponse(Model):
+    status: int = Field(description="The upstream's HTTP status, redirects included.")
+    headers: dict[str, str] = Field(
+        description="The upstream's headers, names in lower case, without set-cookie and "
+        "hop-by-hop headers."
+    )
+    body: Any = Field(description="The parsed JSON, the text, or base64; null when empty.")
+    body_encoding: Literal["json", "text", "base64"]
+
+
+# --- connect links -----------------------------------------------------------------
+
+
+class ConnectLinkCreate(Model):
+    integration_id: ResourceId
+    entity_id: EntityId
+    redirect_url: Url = Field(
+        description="Where the end user's browser goes once connected, with "
+        "connected_account_id and status in the query."
+    )
+    labels: Labels = Field(default_factory=dict)
+
+
+class ConnectLink(Model):
+    id: str
+    url: str = Field(description="The hosted connect page: single use, send the end user here.")
+    expires_at: str
+
+
 # --- stored records --------------------------------------------------------------
 
 
@@ -358,3 +417,19 @@ class StateRecord(Record):
     params: dict[str, str] = {}
     created_at: str
     expires_at: int
+
+
+class LinkRecord(Record):
+    """A connect link, keyed by the hash of the secret token in its URL; single use."""
+
+    link_hash: str
+    id: str
+    tenant_id: str
+    integration_id: str
+    entity_id: str
+    redirect_url: str
+    labels: dict[str, str] = {}
+    created_at: str
+    expires_at: int
+    used_at: str | None = None
+    account_id: str | None = None

@@ -8,6 +8,7 @@ Layout (one table, see template.yaml):
         gsi1 (TENANT#<t>#ACCOUNTS, <created>#<id>) and gsi2 (TENANT#<t>#ENTITY#<e>, same),
         and, while the scheduled run has work on it, due (DUE#<shard>, <due_at>)
     STATE#<sha256>  STATE                a pending OAuth authorization, single use
+    LINK#<sha256>   LINK                 a connect link, single use
 
 Every key begins with the tenant, so a lookup under one tenant can never reach
 another tenant's record. Cursors carry only a sort-key position, re-validated and
@@ -21,6 +22,7 @@ import binascii
 import hashlib
 import json
 import re
+import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +38,7 @@ from keyfob.models import (
     PENDING,
     AccountRecord,
     IntegrationRecord,
+    LinkRecord,
     StateRecord,
     Status,
     TenantRecord,
@@ -288,11 +291,17 @@ def _integration_count(tenant_id: str, integration_id: str, delta: int) -> dict[
     }
 
 
-def create_account(account: AccountRecord, state: StateRecord | None = None) -> None:
+def create_account(
+    account: AccountRecord,
+    state: StateRecord | None = None,
+    link: LinkRecord | None = None,
+) -> None:
     """Write a new account (and its pending OAuth state) in one transaction.
 
     The same transaction counts the account on its integration, on the condition
-    that the integration still exists: a concurrent delete cannot orphan it.
+    that the integration still exists: a concurrent delete cannot orphan it. Made
+    through a connect link, it also uses the link up, on the condition that it is
+    unused and unexpired: a link makes one account at most.
     """
     writes: list[Any] = [
         {
@@ -306,12 +315,16 @@ def create_account(account: AccountRecord, state: StateRecord | None = None) -> 
     ]
     if state is not None:
         writes.append(_state_put(state))
+    if link is not None:
+        writes.append(_link_use(link, account))
     try:
         aws.dynamodb().transact_write_items(TransactItems=writes)
     except ClientError as exc:
         reasons = _cancelled(exc)
         if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
             raise _integration_not_found(account.integration_id) from exc
+        if link is not None and reasons[-1] == "ConditionalCheckFailed":
+            raise _link_unusable(link.id) from exc
         raise
 
 
@@ -647,7 +660,7 @@ def claim_state(state_hash: str, now_epoch: int, claimed_at: str) -> StateRecord
             ),
             ExpressionAttributeValues={
                 ":claimed": {"S": claimed_at},
-                ":now": {"N": str(now_epoch)},
+                ":now": {"N": str(int(time.time()))},
             },
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -664,3 +677,54 @@ def claim_state(state_hash: str, now_epoch: int, claimed_at: str) -> StateRecord
             ) from exc
         raise Gone("state_expired", "The authorization attempt has expired; start again") from exc
     return StateRecord.model_validate(_load(response["Attributes"]))
+
+
+# --- connect links -----------------------------------------------------------------
+
+
+def _link_key(link_hash: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"LINK#{link_hash}", "LINK")
+
+
+def put_link(link: LinkRecord) -> None:
+    item = {"pk": f"LINK#{link.link_hash}", "sk": "LINK", "ttl": link.expires_at + 3600}
+    aws.dynamodb().put_item(
+        TableName=_table(),
+        Item=_dump({**item, **link.model_dump(mode="json")}),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+def get_link(link_hash: str) -> LinkRecord | None:
+    """The link as stored, used or expired alike (the caller says which); None if unknown."""
+    response = aws.dynamodb().get_item(
+        TableName=_table(), Key=_link_key(link_hash), ConsistentRead=True
+    )
+    item = response.get("Item")
+    return LinkRecord.model_validate(_load(item)) if item else None
+
+
+def _link_use(link: LinkRecord, account: AccountRecord) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": _link_key(link.link_hash),
+            "UpdateExpression": "SET used_at = :used, account_id = :account",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now"
+            ),
+            "ExpressionAttributeValues": {
+                ":used": {"S": account.created_at},
+                ":account": {"S": account.id},
+                ":now": {"N": str(int(time.time()))},
+            },
+        }
+    }
+
+
+def _link_unusable(link_id: str) -> Gone:
+    return Gone(
+        "connect_link_used",
+        "The connect link was used or expired meanwhile",
+        {"connect_link_id": link_id},
+    )

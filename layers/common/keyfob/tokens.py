@@ -134,8 +134,17 @@ def not_usable(account: AccountRecord) -> Conflict:
     )
 
 
-def credentials(tenant_id: str, account_id: str) -> Credentials:
-    """The account's credentials; an OAuth token is refreshed first when it is due."""
+@dataclass(frozen=True)
+class Usable:
+    account: AccountRecord
+    # The params and the decrypted secret, as the catalog's credential placement reads them.
+    values: dict[str, Any]
+    # Whether this caller refreshed the token on the way (it is as fresh as it gets).
+    refreshed: bool
+
+
+def usable(tenant_id: str, account_id: str) -> Usable:
+    """An ACTIVE account and its credential; an OAuth token is refreshed first when due."""
     from keyfob import crypto
 
     moment = now()
@@ -161,14 +170,21 @@ def credentials(tenant_id: str, account_id: str) -> Credentials:
                 {"connected_account_id": account.id, "retry_at": account.due_at},
                 retry_after=_seconds_until(account.due_at, moment),
             )
+    refreshed = tokens is not None
     if tokens is None:
         tokens = crypto.open_account(account)
+    return Usable(account, {**account.params, **tokens}, refreshed)
+
+
+def credentials(tenant_id: str, account_id: str) -> Credentials:
+    """The account's credentials; an OAuth token is refreshed first when it is due."""
+    held = usable(tenant_id, account_id)
     return Credentials(
-        connected_account_id=account.id,
-        app=account.app,
-        auth_scheme=account.auth_scheme,
-        status=account.status,
-        credentials={**account.params, **tokens},
+        connected_account_id=held.account.id,
+        app=held.account.app,
+        auth_scheme=held.account.auth_scheme,
+        status=held.account.status,
+        credentials=held.values,
     )
 
 

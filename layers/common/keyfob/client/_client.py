@@ -119,15 +119,22 @@ class Client:
         name: str | None = None,
         credentials: Mapping[str, str | Sequence[str]] | None = None,
         oauth: Mapping[str, Any] | None = None,
+        api: Mapping[str, Any] | None = None,
+        require_confirmation: bool | None = None,
     ) -> Integration:
         """``credentials`` are the app's integration_fields (client_id, client_secret,
-        scopes); ``oauth`` overrides the catalog's OAuth settings."""
+        scopes); ``oauth`` overrides the catalog's OAuth settings and ``api`` its API
+        settings (``base_url``, the ``identity`` call: a self-hosted instance, say).
+        ``require_confirmation`` binds each OAuth connection to the session that
+        completes it (see :meth:`confirm_account`)."""
         body = _without_none(
             app=app,
             auth_scheme=auth_scheme,
             name=name,
             credentials=None if credentials is None else dict(credentials),
             oauth=None if oauth is None else dict(oauth),
+            api=None if api is None else dict(api),
+            require_confirmation=require_confirmation,
         )
         return Integration.from_json(self._http.request("POST", "/v1/integrations", body=body))
 

@@ -146,6 +146,8 @@ class Integration(Resource):
     client_id: str | None = None
     scopes: tuple[str, ...] = ()
     oauth: Mapping[str, Any] | None = None
+    api: Mapping[str, Any] | None = None
+    require_confirmation: bool = False
     account_count: int = 0
     created_at: str
 
