@@ -79,7 +79,9 @@ def main() -> int:
             use_local_endpoint(aws.endpoint_url, dummy_credentials=True)
             os.environ.update(KEYFOB_ALLOW_HTTP_LOOPBACK="true", POWERTOOLS_METRICS_DISABLED="true")
             env = provision(load_template(template), endpoint_url=aws.endpoint_url).function_env
-            os.environ.update(env, POWERTOOLS_LOG_LEVEL="WARNING")
+            # In the functions' environment: the gateway puts it in place when it starts.
+            env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+            os.environ.update(env)
             with Gateway(template, env) as gateway:
                 os.environ["KEYFOB_PUBLIC_URL"] = gateway.url
                 results = run(gateway, provider)
