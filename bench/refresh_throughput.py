@@ -38,9 +38,10 @@ ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 RUN_BUDGET_MS = 300_000
 REQUIRED = 10_000
 # Per account: the lease and the save; one Decrypt (the new token set reuses the data
-# key). Plus, per run, the integration's own read and a few Query pages per shard.
-BUDGET_DYNAMODB, BUDGET_KMS = 2, 1
-DUE_SHARDS_PAGES = 8 * 4
+# key); the Refreshed event. Plus, per run, the integration's own read, a few Query
+# pages per due shard, and a Query per outbox shard.
+BUDGET_DYNAMODB, BUDGET_KMS, BUDGET_EVENTS = 2, 1, 1
+DUE_SHARDS_PAGES = 8 * 4 + 4
 
 PROVIDER = """
 import json, secrets, sys
@@ -217,7 +218,7 @@ def run(dynamodb: str, others: str, provider: str) -> int:
     seed(f"{provider}/token")
     print(f"seeded {ACCOUNTS} due accounts in {time.monotonic() - started:.0f} s")
 
-    for client in (aws.dynamodb(), aws.kms()):
+    for client in (aws.dynamodb(), aws.kms(), aws.events()):
         client.meta.events.register("before-call", _count)
     deadline = time.monotonic() * 1000 + RUN_BUDGET_MS
     started = time.monotonic()
@@ -229,6 +230,7 @@ def run(dynamodb: str, others: str, provider: str) -> int:
     rate = refreshed / elapsed
     ddb = sum(n for (service, _), n in calls.items() if service == "dynamodb")
     kms = sum(n for (service, _), n in calls.items() if service == "kms")
+    published = sum(n for (service, _), n in calls.items() if service == "events")
     print(f"one scheduled run, {settings().sweep_concurrency} threads, moto + fast provider:")
     print(f"  {refreshed} of {ACCOUNTS} refreshed in {elapsed:.1f} s: {rate:.0f} accounts/s")
     print(
@@ -237,7 +239,8 @@ def run(dynamodb: str, others: str, provider: str) -> int:
     print(f"  outcomes: {json.dumps(dict(counts))}")
     print(f"  provider token calls: {provider_calls}")
     print(
-        f"  AWS calls per account: DynamoDB {ddb / ACCOUNTS:.2f}, KMS {kms / ACCOUNTS:.2f} "
+        f"  AWS calls per account: DynamoDB {ddb / ACCOUNTS:.2f}, KMS {kms / ACCOUNTS:.2f}, "
+        f"EventBridge {published / ACCOUNTS:.2f} "
         f"({', '.join(f'{op} x{n}' for (_, op), n in sorted(calls.items()))})"
     )
     kept_up = refreshed == ACCOUNTS
@@ -250,7 +253,11 @@ def run(dynamodb: str, others: str, provider: str) -> int:
     failures = []
     if provider_calls != refreshed:
         failures.append(f"{provider_calls} provider calls for {refreshed} refreshes")
-    if ddb > BUDGET_DYNAMODB * ACCOUNTS + DUE_SHARDS_PAGES or kms > BUDGET_KMS * ACCOUNTS + 1:
+    if (
+        ddb > BUDGET_DYNAMODB * ACCOUNTS + DUE_SHARDS_PAGES
+        or kms > BUDGET_KMS * ACCOUNTS + 1
+        or published > BUDGET_EVENTS * ACCOUNTS
+    ):
         failures.append("more AWS calls per account than budgeted")
     if failures:
         print("FAILED: " + "; ".join(failures))

@@ -22,13 +22,18 @@ What it does:
   from their CodeUri under unique module names, one module instance per concurrent
   execution environment; the template's layers are on ``sys.path`` like ``/opt/python``.
 * A ``dev`` tenant is seeded with ``keyfob.tenants.create_tenant`` and its API key printed.
+* ``scheduler.Scheduler`` runs the ``Schedule`` events; ``event_rules.RuleRelay`` the
+  ``EventBridgeRule`` events (a rule with the template's pattern, relayed through an SQS
+  queue to the function, as moto cannot invoke Lambda), and the endpoint's account may
+  put commands for the dev tenant.
 
 Differences from AWS to keep in mind: all functions share one process, so one
 ``os.environ`` (a variable with different values per function keeps the first) and one copy
 of each layer / site-packages module; a handler's sibling modules must be imported at module
 level (the code directory is only on ``sys.path`` while the handler module loads); IAM
 policies, KMS key policies and resource policies are not enforced; DynamoDB TTL never
-deletes items; JWT authorizers, payload format 1.0 and CORS configuration are not emulated.
+deletes items; a rule's function errors are logged, not retried; JWT authorizers, payload
+format 1.0 and CORS configuration are not emulated.
 
 Library use (tests)::
 

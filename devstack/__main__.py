@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .demo import CALLBACK_PATH, start_demo_provider
+from .event_rules import RuleRelay
 from .gateway import Gateway
 from .moto_server import EmbeddedAWS, silence_werkzeug, use_local_endpoint
 from .oauth_provider import OAuthServer
@@ -124,6 +125,17 @@ def _seed_tenant(api_key: str | None) -> tuple[str, str] | None:
     return tenant.id, key
 
 
+def _allow_local_account(tenant_id: str, aws_account: str) -> None:
+    """Events put on the local endpoint come from its one account: it acts for the dev
+    tenant, so that commands can be tried at once."""
+    try:
+        from keyfob.tenants import allow_aws_account
+
+        allow_aws_account(tenant_id, aws_account)
+    except Exception:  # keep serving; the traceback says why
+        log.exception("could not let account %s put commands for the dev tenant", aws_account)
+
+
 def _sample_route(gateway: Gateway) -> str:
     for route in gateway.routes:
         spec = route.spec
@@ -149,6 +161,7 @@ def _banner(
     resources: Resources | None,
     demo: tuple[OAuthServer, str] | None,
     scheduler: Scheduler,
+    relay: RuleRelay | None,
 ) -> str:
     key_text = api_key or "(none: no dev tenant was seeded)"
     lines = [
@@ -168,6 +181,12 @@ def _banner(
         lines.append(f"  Scheduled:       {schedule.function_id}, {schedule.expression}")
     for schedule in scheduler.skipped:
         lines.append(f"  Not scheduled:   {schedule.function_id}, {schedule.expression}")
+    for rule in relay.rules if relay else ():
+        account = resources.account_id if resources else ACCOUNT_ID
+        lines.append(
+            f"  Event rule:      {rule.function_id} <- bus {rule.bus} "
+            f"(put events as {account}, allowed for the dev tenant)"
+        )
     if demo is not None:
         provider, integration_id = demo
         lines.append(f"  Demo provider:   {provider.base_url} (OAuth 2.0, approves at once)")
@@ -210,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     gateway: Gateway | None = None
     scheduler: Scheduler | None = None
+    relay: RuleRelay | None = None
     demo: tuple[OAuthServer, str] | None = None
     stop = threading.Event()
 
@@ -238,10 +258,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         public_url = preset_public_url or gateway.url
         os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
+        # Rules on a real bus are left alone: there, the deployed rule invokes Lambda.
+        local = resources if resources is not None and not real else None
         seeded = _seed_tenant(args.api_key)
         if seeded is not None and args.demo_provider:
             demo = start_demo_provider(seeded[0], public_url)
         scheduler = Scheduler(gateway, template.schedules()).start()
+        if local is not None:
+            relay = RuleRelay(gateway, template.event_rules(local.physical)).start()
+            if seeded is not None and relay.rules:
+                _allow_local_account(seeded[0], local.account_id)
         banner = _banner(
             gateway,
             public_url,
@@ -250,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resources,
             demo,
             scheduler,
+            relay,
         )
         print(banner, flush=True)
         # Explicit handlers: a background job may have inherited SIGINT as ignored.
@@ -263,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("devstack could not start: %s", error)
         return 1
     finally:
+        if relay is not None:
+            relay.stop()
         if scheduler is not None:
             scheduler.stop()
         if demo is not None:

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_REGION",
     "NO_VALUE",
     "AuthorizerSpec",
+    "EventRuleSpec",
     "FunctionSpec",
     "HttpApiSpec",
     "IntrinsicResolver",
@@ -444,6 +445,18 @@ class ScheduleSpec:
 
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minutes?|hours?|days?)\)$")
+
+
+@dataclass(frozen=True)
+class EventRuleSpec:
+    """One ``EventBridgeRule`` event of a function: a rule on a bus invoking it."""
+
+    function_id: str
+    event_name: str
+    bus: str  # the bus's name ("default" when the event names none)
+    pattern: dict[str, Any]
+
+
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -663,24 +676,38 @@ class Template:
                         paths.append(spec.python_path)
         return paths
 
+    def _function_events(self, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(function id, event name, properties) of each function event of one Type."""
+        for function in self.functions().values():
+            for event_name, event in (function.properties.get("Events") or {}).items():
+                if (event or {}).get("Type") == kind:
+                    yield function.logical_id, event_name, dict(event.get("Properties") or {})
+
     def schedules(self) -> list[ScheduleSpec]:
         """The functions' ``Schedule`` events (EventBridge rules with a schedule)."""
         resolver = self.resolver()
-        found = []
-        for function in self.functions().values():
-            for event_name, event in (function.properties.get("Events") or {}).items():
-                if (event or {}).get("Type") != "Schedule":
-                    continue
-                props = event.get("Properties") or {}
-                found.append(
-                    ScheduleSpec(
-                        function_id=function.logical_id,
-                        event_name=event_name,
-                        expression=str(resolver.resolve(props.get("Schedule", ""))),
-                        enabled=bool(resolver.resolve(props.get("Enabled", True))),
-                    )
-                )
-        return found
+        return [
+            ScheduleSpec(
+                function_id=function_id,
+                event_name=event_name,
+                expression=str(resolver.resolve(props.get("Schedule", ""))),
+                enabled=bool(resolver.resolve(props.get("Enabled", True))),
+            )
+            for function_id, event_name, props in self._function_events("Schedule")
+        ]
+
+    def event_rules(self, physical: Mapping[str, Any] | None = None) -> list[EventRuleSpec]:
+        """The functions' ``EventBridgeRule`` events; ``physical`` resolves the bus."""
+        resolver = self.resolver(physical)
+        return [
+            EventRuleSpec(
+                function_id=function_id,
+                event_name=event_name,
+                bus=str(resolver.resolve(props.get("EventBusName", "default"))),
+                pattern=dict(resolver.resolve(props.get("Pattern") or {})),
+            )
+            for function_id, event_name, props in self._function_events("EventBridgeRule")
+        ]
 
     # -- HTTP APIs -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob import tenants
@@ -9,7 +10,9 @@ from keyfob.observability import logger, traced
 
 
 @traced
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = event.get("headers") or {}
     tenant_id = tenants.tenant_for_api_key(headers.get("x-api-key", ""))

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keyfob import api, connections
@@ -56,6 +57,8 @@ def get_account(account_id: Annotated[ResourceId, Path()]) -> AccountView:
 
 
 @traced
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return api.handle(app, event, context)

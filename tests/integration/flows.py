@@ -4,9 +4,11 @@ need a connected (or pending) OAuth account against the loopback provider."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +20,12 @@ from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
 
 RETURN_URL = "https://app.example.com/connected?session=42"
+# What EventBridge's schedule hands the scheduled run (events/sweep.json).
+SCHEDULED_EVENT = json.loads(
+    (Path(__file__).resolve().parents[2] / "events" / "sweep.json").read_text()
+)
+# A due time or expiry long past: how a test makes time pass.
+PAST = "2000-01-01T00:00:00.000000Z"
 
 
 @dataclass
@@ -103,7 +111,12 @@ def start(
 
 def authorize(started: Started) -> str:
     """What the user's browser does at the provider: returns the callback URL it is sent to."""
-    response = requests.get(started.authorization_url, allow_redirects=False, timeout=10)
+    return follow(started.authorization_url)
+
+
+def follow(authorization_url: str) -> str:
+    """``authorize`` for an authorization URL that came some other way (an event)."""
+    response = requests.get(authorization_url, allow_redirects=False, timeout=10)
     assert response.status_code == 302, response.text
     return str(response.headers["Location"])
 

@@ -5,9 +5,7 @@ defeats)."""
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import TEST_USER, OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.flows import (
+    SCHEDULED_EVENT,
     authorize,
     callback,
     connect,
@@ -23,10 +22,6 @@ from tests.integration.flows import (
     set_stored,
     start,
     stored,
-)
-
-SCHEDULED_EVENT = json.loads(
-    (Path(__file__).resolve().parents[2] / "events" / "sweep.json").read_text()
 )
 
 

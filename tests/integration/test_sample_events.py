@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from devstack.gateway import Gateway
-from keyfob import integrations
+from devstack.oauth_provider import OAuthServer
+from keyfob import commands, integrations
 from keyfob.models import IntegrationCreate
-from tests.conftest import Tenant
+from tests.conftest import Api, Tenant
+from tests.integration.bus import now
+from tests.integration.conftest import TRUSTED_ACCOUNT
+from tests.integration.flows import connect
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLE_TENANT = "tn_samplesamplesamplesampl"
@@ -36,8 +40,15 @@ def sample(name: str, tenant: Tenant) -> dict[str, Any]:
 
 def test_every_function_has_a_sample_event() -> None:
     functions = {p.name for p in (EVENTS.parent / "functions").iterdir() if p.is_dir()}
-    covered = {p.stem.removesuffix("_create") for p in EVENTS.glob("*.json")}
-    assert functions <= covered
+    samples = [p.stem for p in EVENTS.glob("*.json")]
+    uncovered = {f for f in functions if not any(s == f or s.startswith(f"{f}_") for s in samples)}
+    assert uncovered == set()
+
+
+def test_every_command_has_a_sample_event_from_another_account() -> None:
+    events = [json.loads(p.read_text()) for p in EVENTS.glob("commands_*.json")]
+    assert sorted(e["detail-type"] for e in events) == sorted(commands.DETAIL_TYPES)
+    assert {e["account"] for e in events} == {TRUSTED_ACCOUNT}
 
 
 def test_authorizer_sample_with_a_real_key_is_authorized(invoke: Invoke, tenant: Tenant) -> None:
@@ -62,10 +73,8 @@ def test_integrations_sample_creates_an_integration(invoke: Invoke, tenant: Tena
     assert "sample-client-secret" not in response["body"]
 
 
-def test_initiate_connection_sample_gives_an_authorization_url(
-    invoke: Invoke, tenant: Tenant
-) -> None:
-    created = integrations.create(
+def github_integration(tenant: Tenant) -> str:
+    return integrations.create(
         tenant.id,
         IntegrationCreate.model_validate(
             {
@@ -74,9 +83,16 @@ def test_initiate_connection_sample_gives_an_authorization_url(
                 "credentials": {"client_id": "cid", "client_secret": "s"},
             }
         ),
-    )
+    ).id
+
+
+def test_initiate_connection_sample_gives_an_authorization_url(
+    invoke: Invoke, tenant: Tenant
+) -> None:
     event = sample("initiate_connection.json", tenant)
-    event["body"] = event["body"].replace("int_aaaaaaaaaaaaaaaaaaaaaaaa", created.id)
+    event["body"] = event["body"].replace(
+        "int_aaaaaaaaaaaaaaaaaaaaaaaa", github_integration(tenant)
+    )
     response = invoke("initiate_connection", event)
     assert response["statusCode"] == 201, response["body"]
     body = json.loads(response["body"])
@@ -146,3 +162,24 @@ def test_connect_page_sample_for_an_unknown_link_is_a_404_page(
     response = invoke("connect_page", sample("connect_page.json", tenant))
     assert response["statusCode"] == 404
     assert "text/html" in response["headers"]["Content-Type"]
+
+
+def test_command_samples_are_carried_out_for_the_tenant_their_account_acts_for(
+    invoke: Invoke,
+    api: Api,
+    anonymous: Api,
+    oauth_server: OAuthServer,
+    tenant: Tenant,
+    trusted_account: str,
+) -> None:
+    # A command acts only within hours of its time: the samples' is long past
+    event = {**sample("commands_initiate.json", tenant), "time": now()}
+    event["detail"]["integration_id"] = github_integration(tenant)
+    assert invoke("commands", event)["outcome"] == "done"
+
+    account_id = connect(api, anonymous, oauth_server).account["id"]
+    for name in ("refresh", "disable", "enable", "delete"):
+        event = {**sample(f"commands_{name}.json", tenant), "time": now()}
+        event["detail"]["connected_account_id"] = account_id
+        assert invoke("commands", event) == {"outcome": "done", "connected_account_id": account_id}
+    assert api.get(f"/v1/connected_accounts/{account_id}").status_code == 404

@@ -8,11 +8,9 @@ the past in DynamoDB, as the clock would.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +18,7 @@ import pytest
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
-from tests.integration.flows import Started, connect, set_stored, stored
-
-SCHEDULED_EVENT = json.loads(
-    (Path(__file__).resolve().parents[2] / "events" / "sweep.json").read_text()
-)
-PAST = "2000-01-01T00:00:00.000000Z"
+from tests.integration.flows import PAST, SCHEDULED_EVENT, Started, connect, set_stored, stored
 
 
 @pytest.fixture(autouse=True)

@@ -109,3 +109,18 @@ def test_account_indexes_project_the_list_view_and_no_secret() -> None:
     assert set(indexes["due"]["Projection"]["NonKeyAttributes"]) == {"status", "refreshable"}
     for index in indexes.values():
         assert "secret" not in index["Projection"]["NonKeyAttributes"]
+
+
+def test_the_bus_lets_in_and_the_rule_delivers_exactly_the_commands_keyfob_handles() -> None:
+    from keyfob.commands import DETAIL_TYPES
+
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    allowed = [
+        resources[name]["Properties"]["Statement"]["Condition"]["StringEquals"][
+            "events:detail-type"
+        ]
+        for name in ("TrustedAccountsPutCommands", "OrganizationPutCommands")
+    ]
+    rule = resources["CommandsFunction"]["Properties"]["Events"]["Commands"]["Properties"]
+    assert allowed == [list(DETAIL_TYPES)] * 2
+    assert rule["Pattern"] == {"detail-type": list(DETAIL_TYPES)}

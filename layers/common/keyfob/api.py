@@ -22,6 +22,7 @@ from keyfob.errors import (
     KeyfobError,
     PayloadTooLarge,
     UnsupportedMediaType,
+    validation_problems,
 )
 from keyfob.observability import logger
 
@@ -41,14 +42,7 @@ def error_response(
 
 
 def _validation_response(exc: RequestValidationError) -> Response[Any]:
-    problems = [
-        {
-            "location": ".".join(str(part) for part in error.get("loc", ())),
-            "message": error.get("msg", ""),
-            "type": error.get("type", ""),
-        }
-        for error in exc.errors()
-    ]
+    problems = validation_problems(exc.errors())
     where = ", ".join(p["location"] for p in problems)
     return error_response(422, "validation_error", f"Invalid request: {where}", problems)
 

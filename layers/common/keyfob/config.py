@@ -19,6 +19,13 @@ class Settings:
     # Local development and tests run OAuth servers on http://127.0.0.1; production never may.
     allow_http_loopback: bool
     http_timeout: float
+    # The Keyfob bus: status changes are published to it. Empty (a process outside the
+    # stack, such as keyfob-admin): nothing is published.
+    event_bus: str = ""
+    # The commands function's own: it has no request to learn the API's URL from.
+    api_url: str = ""
+    idempotency_table: str = ""
+    commands_dead_letter_queue: str = ""
     # Consecutive failed refreshes after which an account is EXPIRED; with the backoff
     # below that is about two hours of a provider failing, not a blip.
     refresh_max_failures: int = 8
@@ -46,6 +53,10 @@ def settings() -> Settings:
         public_url=os.environ.get("KEYFOB_PUBLIC_URL", "").rstrip("/"),
         allow_http_loopback=_flag("KEYFOB_ALLOW_HTTP_LOOPBACK"),
         http_timeout=float(os.environ.get("KEYFOB_HTTP_TIMEOUT", "10")),
+        event_bus=os.environ.get("KEYFOB_EVENT_BUS", ""),
+        api_url=os.environ.get("KEYFOB_API_URL", "").rstrip("/"),
+        idempotency_table=os.environ.get("KEYFOB_IDEMPOTENCY_TABLE", ""),
+        commands_dead_letter_queue=os.environ.get("KEYFOB_COMMANDS_DLQ_URL", ""),
         refresh_max_failures=int(os.environ.get("KEYFOB_REFRESH_MAX_FAILURES", "8")),
         lease_wait_seconds=float(os.environ.get("KEYFOB_LEASE_WAIT_SECONDS", "8")),
         sweep_concurrency=int(os.environ.get("KEYFOB_SWEEP_CONCURRENCY", "32")),

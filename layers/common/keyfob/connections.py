@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from keyfob import catalog, integrations, params, store, tokens, upstream
+from keyfob import catalog, events, integrations, params, store, tokens, upstream
 from keyfob.catalog import AuthScheme
 from keyfob.config import settings
 from keyfob.errors import BadRequest, Conflict, Unprocessable, UpstreamError
+from keyfob.events import Change
 from keyfob.ids import iso, iso_epoch, new_id, now
 from keyfob.models import (
     AccountPage,
@@ -53,9 +54,23 @@ def check_return_url(integration: IntegrationRecord, url: str | None) -> None:
 
 
 def initiate(
-    tenant_id: str, request: ConnectionCreate, callback_url: str, *, validate: bool = True
+    tenant_id: str,
+    request: ConnectionCreate,
+    callback_url: str,
+    *,
+    validate: bool = True,
+    oauth_only: bool = False,
 ) -> InitiatedAccount:
+    """Start a connection. ``oauth_only``: refuse any other, whose params carry the
+    credential itself (a command event must never carry a secret)."""
     integration = store.get_integration(tenant_id, request.integration_id)
+    if oauth_only and integration.auth_scheme is not AuthScheme.OAUTH2:
+        raise Unprocessable(
+            "credentials_not_accepted",
+            f"A {integration.auth_scheme.value} connection takes its credential in the "
+            "request: connect it with the API, never in an event",
+            {"integration_id": integration.id, "auth_scheme": integration.auth_scheme.value},
+        )
     return start(integration, request, callback_url, validate=validate)
 
 
@@ -88,6 +103,7 @@ def start(
         labels=request.labels,
         params=plain,
         return_url=request.redirect_url,
+        requested_by_account=events.requester(),
         created_at=created,
         updated_at=created,
     )
@@ -95,6 +111,7 @@ def start(
         url, state = authorization(integration, account.id, plain, account.return_url, callback_url)
         account = account.model_copy(update=pending_fields(state))
         store.create_account(account, state, link)
+        events.connection_changed(Change.INITIATED, account, None, authorization_url=url)
         metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
         logger.info("connection initiated", extra={"connected_account_id": account.id})
         return InitiatedAccount(**account.view().model_dump(), redirect_url=url)
@@ -111,6 +128,7 @@ def start(
         }
     )
     store.create_account(account, link=link)
+    events.connection_changed(Change.ACTIVATED, account, None)
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
     logger.info("connection activated", extra={"connected_account_id": account.id})
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
@@ -278,6 +296,7 @@ def _failed(pending: StateRecord, reason: str) -> CallbackOutcome:
             "due_at": None,
         },
     )
+    events.connection_changed(Change.FAILED, account, Status.INITIATED)
     return CallbackOutcome(account, pending.return_url)
 
 
@@ -310,6 +329,8 @@ def _activate(
     else:
         changes.update(status=Status.ACTIVE.value, pending_until=None)
     account = _finish(pending, changes)
+    change = Change.ACTIVATED if code is None else Change.AWAITING_CONFIRMATION
+    events.connection_changed(change, account, Status.INITIATED)
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
     message = "connection activated" if code is None else "connection awaiting confirmation"
     logger.info(message, extra={"connected_account_id": account.id})

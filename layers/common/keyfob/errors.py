@@ -5,6 +5,7 @@ Messages and details must never carry a secret: they reach the caller and the lo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -79,3 +80,16 @@ class IntegrityError(KeyfobError):
     """A stored secret failed authentication: tampered with or moved between records."""
 
     status = 500
+
+
+def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Where a pydantic validation failed and why, never with the value it was given:
+    that value may be a secret."""
+    return [
+        {
+            "location": ".".join(str(part) for part in error.get("loc", ())),
+            "message": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in errors
+    ]

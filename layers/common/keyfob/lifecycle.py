@@ -12,10 +12,11 @@ import secrets
 import time
 from typing import Any
 
-from keyfob import connections, integrations, store, tokens
+from keyfob import connections, events, integrations, store, tokens
 from keyfob.catalog import AuthScheme
 from keyfob.config import settings
 from keyfob.errors import Conflict, Forbidden, Gone, NotFound
+from keyfob.events import Change
 from keyfob.ids import iso, now
 from keyfob.models import (
     LAPSED_REASON,
@@ -51,6 +52,7 @@ def delete(tenant_id: str, account_id: str, *, revoke: bool) -> Deleted:
     account = _current(tenant_id, account_id)
     revocation = revoke_grant(account) if revoke else Revoked(status="skipped")
     store.delete_account(account)
+    events.connection_changed(Change.DELETED, account, account.status)
     logger.info(
         "connection deleted",
         extra={"connected_account_id": account.id, "revocation": revocation.status},
@@ -121,6 +123,7 @@ def disable(tenant_id: str, account_id: str) -> AccountView:
                 raise _busy(account_id) from stale
             time.sleep(_POLL_SECONDS)
             continue
+        events.connection_changed(Change.DISABLED, account, Status.ACTIVE)
         logger.info("connection disabled", extra={"connected_account_id": account.id})
         return account.view()
 
@@ -164,6 +167,7 @@ def enable(tenant_id: str, account_id: str) -> AccountView:
         if stale.current.status is Status.ACTIVE:
             return stale.current.view()
         raise tokens.not_usable(stale.current) from stale
+    events.connection_changed(Change.ENABLED, enabled, Status.INACTIVE)
     logger.info("connection enabled", extra={"connected_account_id": account.id})
     return enabled.view()
 
@@ -227,6 +231,7 @@ def reinitiate(
     restarted = account.model_copy(
         update={**changes, "status": Status.INITIATED, "return_url": return_url}
     )
+    events.connection_changed(Change.INITIATED, restarted, account.status, authorization_url=url)
     logger.info("connection reinitiated", extra={"connected_account_id": account_id})
     return InitiatedAccount(**restarted.view().model_dump(), redirect_url=url)
 
@@ -271,7 +276,7 @@ def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountVi
     if request.entity_id != account.entity_id:
         reason = "confirmed by another entity than the one that started it"
         try:
-            store.update_account(
+            failed = store.update_account(
                 tenant_id,
                 account_id,
                 {
@@ -286,6 +291,7 @@ def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountVi
             )
         except StaleAccount as stale:
             raise _already_settled(stale.current) from stale
+        events.connection_changed(Change.FAILED, failed, Status.AWAITING_CONFIRMATION)
         revocation = revoke_grant(account)
         logger.warning(
             "connection confirmation refused",
@@ -312,6 +318,7 @@ def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountVi
         )
     except StaleAccount as stale:
         raise _already_settled(stale.current) from stale
+    events.connection_changed(Change.ACTIVATED, confirmed, Status.AWAITING_CONFIRMATION)
     logger.info("connection confirmed", extra={"connected_account_id": account.id})
     return confirmed.view()
 
@@ -353,6 +360,7 @@ def expire_pending(account: AccountRecord) -> AccountRecord | None:
         )
     except (StaleAccount, NotFound):
         return None
+    events.connection_changed(Change.EXPIRED, expired, account.status)
     if unconfirmed:
         revoke_grant(account)
     logger.info("connection expired", extra={"connected_account_id": account.id})

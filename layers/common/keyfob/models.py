@@ -30,6 +30,7 @@ Labels = Annotated[
     Field(max_length=20, description="Up to 20 free-form labels, kept on the account."),
 ]
 ParamValue = Annotated[str, StringConstraints(max_length=4096)]
+AwsAccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 
 class Model(BaseModel):
@@ -377,6 +378,8 @@ class AccountRecord(AccountView):
     lease_owner: str | None = None
     lease_until: int | None = None  # epoch milliseconds
     confirmation_hash: str | None = None
+    # The AWS account whose command started the connection: its events name it.
+    requested_by_account: str | None = None
 
     def lapsed(self, now_epoch: float) -> bool:
         return (
@@ -433,3 +436,88 @@ class LinkRecord(Record):
     expires_at: int
     used_at: str | None = None
     account_id: str | None = None
+
+
+class OutboxRecord(Record):
+    """An event PutEvents refused, kept for the scheduled run to send again. The event
+    is encrypted: an Initiated event carries an authorization URL, whose state Keyfob
+    otherwise stores only hashed."""
+
+    event_id: str
+    tenant_id: str
+    recorded_at: str
+    event: EncryptedBlob
+    ttl: int  # DynamoDB's TTL drops an event nobody could send for a week
+
+
+# --- events out (detail of what Keyfob publishes; never a secret) -----------------
+
+
+class ConnectionEvent(Model):
+    """The detail of every ``Keyfob.Connection*`` event."""
+
+    event_id: str = Field(description="Unique per event: deliveries are at least once.")
+    occurred_at: str
+    tenant_id: str
+    connected_account_id: str
+    entity_id: str
+    app: str
+    integration_id: str
+    status: Status | Literal["DELETED"]
+    previous_status: Status | None
+    status_reason: str | None
+    authorization_url: str | None = Field(
+        description="ConnectionInitiated only: where to send the user to authorize."
+    )
+    correlation_id: str | None = Field(
+        description="The API request id, the command's idempotency key or event id, or "
+        "the scheduled run's request id."
+    )
+    requested_by_account: str | None = Field(
+        description="The AWS account whose command caused this, or started the connection."
+    )
+
+
+class CommandError(Model):
+    code: str
+    message: str
+    details: Any = None
+
+
+class CommandRejectedEvent(Model):
+    """The detail of ``Keyfob.CommandRejected``: a command Keyfob will not carry out."""
+
+    event_id: str
+    occurred_at: str
+    tenant_id: str
+    command: str = Field(description="The command's detail-type.")
+    command_event_id: str
+    idempotency_key: str | None
+    connected_account_id: str | None
+    error: CommandError
+    correlation_id: str | None
+    requested_by_account: str
+
+
+# --- commands in (detail of the events other AWS accounts put on the bus) ----------
+
+IdempotencyKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$"),
+    Field(description="Acts once per key and sending account; default: the event id."),
+]
+
+
+class InitiateConnectionCommand(ConnectionCreate):
+    idempotency_key: IdempotencyKey | None = None
+
+
+class AccountCommand(Model):
+    """Refresh, disable, enable: a command on one connected account."""
+
+    connected_account_id: ResourceId
+    idempotency_key: IdempotencyKey | None = None
+
+
+class DeleteConnectionCommand(AccountCommand):
+    revoke: bool = True

@@ -9,6 +9,9 @@ Layout (one table, see template.yaml):
         and, while the scheduled run has work on it, due (DUE#<shard>, <due_at>)
     STATE#<sha256>  STATE                a pending OAuth authorization, single use
     LINK#<sha256>   LINK                 a connect link, single use
+    AWSACCOUNT#<id> AWSACCOUNT           AWS account -> the one tenant it may act for
+    TENANT#<t>      AWSACCOUNT#<id>      the same, listed under the tenant
+    OUTBOX#<shard>  <recorded>#<event>   an event PutEvents refused, for the scheduled run
 
 Every key begins with the tenant, so a lookup under one tenant can never reach
 another tenant's record. Cursors carry only a sort-key position, re-validated and
@@ -39,6 +42,7 @@ from keyfob.models import (
     AccountRecord,
     IntegrationRecord,
     LinkRecord,
+    OutboxRecord,
     StateRecord,
     Status,
     TenantRecord,
@@ -54,6 +58,8 @@ _ACCOUNT_POSITION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#ca_[a-z
 _INTEGRATION_POSITION = re.compile(r"^INTEGRATION#int_[a-z2-7]{24}$")
 # The due index is spread over shards so that no single partition takes every write.
 DUE_SHARDS = 8
+# Written to only while EventBridge refuses events, then by every status change at once.
+OUTBOX_SHARDS = 4
 
 
 # --- marshalling -----------------------------------------------------------------
@@ -114,6 +120,16 @@ def _table() -> str:
     return settings().table_name
 
 
+def _query_all(**query: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, page after page."""
+    while True:
+        response = aws.dynamodb().query(TableName=_table(), **query)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 # --- tenants ---------------------------------------------------------------------
 
 
@@ -153,6 +169,115 @@ def tenant_for_api_key(api_key_hash: str) -> str | None:
     )
     item = response.get("Item")
     return item["tenant_id"]["S"] if item else None
+
+
+# --- AWS accounts that act for a tenant (commands on the event bus) ---------------
+
+
+def _aws_account_key(aws_account_id: str) -> dict[str, AttributeValueTypeDef]:
+    return _key(f"AWSACCOUNT#{aws_account_id}", "AWSACCOUNT")
+
+
+def _tenant_not_found(tenant_id: str) -> NotFound:
+    return NotFound("tenant_not_found", f"No tenant {tenant_id!r}", {"tenant_id": tenant_id})
+
+
+def allow_aws_account(tenant_id: str, aws_account_id: str, created_at: str) -> bool:
+    """Let an AWS account act for a tenant; False if it already does. An account acts
+    for one tenant at most: the mapping is written only where none exists, in the same
+    transaction as the tenant's own list of its accounts and a check that it exists."""
+    mapping = {"tenant_id": tenant_id, "aws_account_id": aws_account_id, "created_at": created_at}
+    writes: list[Any] = [
+        {
+            "ConditionCheck": {
+                "TableName": _table(),
+                "Key": _key(_tenant_pk(tenant_id), "TENANT"),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _dump(
+                    {"pk": f"AWSACCOUNT#{aws_account_id}", "sk": "AWSACCOUNT", **mapping}
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _dump(
+                    {"pk": _tenant_pk(tenant_id), "sk": f"AWSACCOUNT#{aws_account_id}", **mapping}
+                ),
+            }
+        },
+    ]
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=writes)
+    except ClientError as exc:
+        reasons = _cancelled(exc)
+        if reasons[0] == "ConditionalCheckFailed":
+            raise _tenant_not_found(tenant_id) from exc
+        if tenant_for_aws_account(aws_account_id) == tenant_id:
+            return False
+        raise Conflict(
+            "aws_account_taken",
+            f"AWS account {aws_account_id} already acts for another tenant; revoke it there first",
+            {"aws_account_id": aws_account_id},
+        ) from exc
+    return True
+
+
+def revoke_aws_account(tenant_id: str, aws_account_id: str) -> None:
+    """Stop an AWS account acting for a tenant: only that tenant's own mapping goes."""
+    writes: list[Any] = [
+        {
+            "Delete": {
+                "TableName": _table(),
+                "Key": _aws_account_key(aws_account_id),
+                "ConditionExpression": "tenant_id = :tenant",
+                "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
+            }
+        },
+        {
+            "Delete": {
+                "TableName": _table(),
+                "Key": _key(_tenant_pk(tenant_id), f"AWSACCOUNT#{aws_account_id}"),
+            }
+        },
+    ]
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=writes)
+    except ClientError as exc:
+        if _cancelled(exc)[0] == "ConditionalCheckFailed":
+            raise NotFound(
+                "aws_account_not_allowed",
+                f"AWS account {aws_account_id} does not act for tenant {tenant_id!r}",
+                {"aws_account_id": aws_account_id, "tenant_id": tenant_id},
+            ) from exc
+        raise
+
+
+def tenant_for_aws_account(aws_account_id: str) -> str | None:
+    # Strongly consistent: a revoked account must not act a moment longer.
+    response = aws.dynamodb().get_item(
+        TableName=_table(), Key=_aws_account_key(aws_account_id), ConsistentRead=True
+    )
+    item = response.get("Item")
+    return item["tenant_id"]["S"] if item else None
+
+
+def aws_accounts(tenant_id: str) -> list[str]:
+    """The AWS accounts that act for a tenant (an admin listing, a Query)."""
+    items = _query_all(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": {"S": _tenant_pk(tenant_id)},
+            ":prefix": {"S": "AWSACCOUNT#"},
+        },
+    )
+    return [item["aws_account_id"]["S"] for item in items]
 
 
 # --- integrations ----------------------------------------------------------------
@@ -232,8 +357,12 @@ def delete_integration(tenant_id: str, integration_id: str) -> None:
 # --- connected accounts ----------------------------------------------------------
 
 
+def _shard(key: str, shards: int) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % shards
+
+
 def _due_shard(account_id: str) -> str:
-    return f"DUE#{int(hashlib.sha256(account_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS}"
+    return f"DUE#{_shard(account_id, DUE_SHARDS)}"
 
 
 def _account_item(record: AccountRecord) -> dict[str, Any]:
@@ -620,29 +749,50 @@ def due_accounts(horizon: str) -> Iterator[Due]:
     """Every account with work due by ``horizon``, soonest first within each shard: a
     Query per shard of the sparse due index, never a Scan."""
     for shard in range(DUE_SHARDS):
-        kwargs: dict[str, Any] = {}
-        while True:
-            response = aws.dynamodb().query(
-                TableName=_table(),
-                IndexName="due",
-                KeyConditionExpression="due_shard = :shard AND due_at <= :horizon",
-                ExpressionAttributeValues={
-                    ":shard": {"S": f"DUE#{shard}"},
-                    ":horizon": {"S": horizon},
-                },
-                **kwargs,
+        for item in _query_all(
+            IndexName="due",
+            KeyConditionExpression="due_shard = :shard AND due_at <= :horizon",
+            ExpressionAttributeValues={
+                ":shard": {"S": f"DUE#{shard}"},
+                ":horizon": {"S": horizon},
+            },
+        ):
+            yield Due(
+                tenant_id=item["pk"]["S"].removeprefix("TENANT#"),
+                account_id=item["sk"]["S"].removeprefix("ACCOUNT#"),
+                status=Status(item["status"]["S"]),
+                refreshable=item.get("refreshable", {}).get("BOOL", False),
+                due_at=item["due_at"]["S"],
             )
-            for item in response.get("Items", []):
-                yield Due(
-                    tenant_id=item["pk"]["S"].removeprefix("TENANT#"),
-                    account_id=item["sk"]["S"].removeprefix("ACCOUNT#"),
-                    status=Status(item["status"]["S"]),
-                    refreshable=item.get("refreshable", {}).get("BOOL", False),
-                    due_at=item["due_at"]["S"],
-                )
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+# --- the outbox: events PutEvents refused -----------------------------------------
+
+
+def _outbox_key(record: OutboxRecord) -> dict[str, AttributeValueTypeDef]:
+    shard = _shard(record.event_id, OUTBOX_SHARDS)
+    return _key(f"OUTBOX#{shard}", f"{record.recorded_at}#{record.event_id}")
+
+
+def put_outbox(record: OutboxRecord) -> None:
+    aws.dynamodb().put_item(
+        TableName=_table(),
+        Item={**_outbox_key(record), **_dump(record.model_dump(mode="json"))},
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+def outbox(shard: int) -> Iterator[OutboxRecord]:
+    """The events recorded in one shard, oldest first: a Query, never a Scan."""
+    for item in _query_all(
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{shard}"}},
+    ):
+        yield OutboxRecord.model_validate(_load(item))
+
+
+def delete_outbox(record: OutboxRecord) -> None:
+    aws.dynamodb().delete_item(TableName=_table(), Key=_outbox_key(record))
 
 
 # --- OAuth state -----------------------------------------------------------------

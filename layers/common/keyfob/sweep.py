@@ -1,5 +1,5 @@
-"""The scheduled run: refresh OAuth tokens ahead of their expiry, and record abandoned
-attempts as EXPIRED.
+"""The scheduled run: send again the events EventBridge refused, refresh OAuth tokens
+ahead of their expiry, and record abandoned attempts as EXPIRED.
 
 What is due comes from one Query per shard of the sparse ``due`` index (never a
 Scan), soonest first. Accounts are worked on in bounded parallel: a pool of
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from keyfob import lifecycle, store, tokens
+from keyfob import events, lifecycle, store, tokens
 from keyfob.config import settings
 from keyfob.errors import NotFound
 from keyfob.ids import iso, now
@@ -27,6 +27,9 @@ from keyfob.observability import logger
 # Stop taking work this long before the Lambda's timeout: a refresh under way gets to
 # finish (its calls all have time-outs well inside this).
 STOP_MARGIN_MS = 40_000
+# Re-sending recorded events (one KMS call each) stops once this little of the run is
+# left, so that a backlog after an EventBridge outage never starves the refreshes.
+RESEND_STOP_MS = 150_000
 
 _OUTCOME_METRIC = {
     tokens.Outcome.REFRESHED: "TokensRefreshed",
@@ -42,7 +45,7 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
     config = settings()
     moment = now()
     horizon = iso(moment + timedelta(seconds=config.sweep_lookahead_seconds))
-    counts: Counter[str] = Counter()
+    counts = _resend(remaining_ms)
     seen: set[tuple[str, str]] = set()
     in_flight: set[Future[str]] = set()
     with ThreadPoolExecutor(
@@ -66,6 +69,15 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
         counts.update(f.result() for f in wait(in_flight).done)
     counts["DueAccounts"] = len(seen)
     return counts
+
+
+def _resend(remaining_ms: Callable[[], int]) -> Counter[str]:
+    """Send recorded events again; never raises, so that the refreshes still run."""
+    try:
+        return events.resend_recorded(lambda: remaining_ms() < RESEND_STOP_MS)
+    except Exception as exc:
+        logger.error("re-sending recorded events failed", extra={"error_type": type(exc).__name__})
+        return Counter({"SweepErrors": 1})
 
 
 def _work(due: store.Due, horizon: str) -> str:

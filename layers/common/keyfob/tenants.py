@@ -1,4 +1,5 @@
-"""Tenants and their API keys. Keys are shown once and stored only as a SHA-256 hash.
+"""Tenants, their API keys, and the AWS accounts that act for them. Keys are shown once
+and stored only as a SHA-256 hash.
 
 A key carries 256 random bits, so a fast hash is enough: there is nothing to
 brute-force, and the authorizer can look the hash up directly (no comparison of
@@ -8,11 +9,13 @@ secrets in our code, nothing to time).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from keyfob import store
+from keyfob.errors import Unprocessable
 from keyfob.ids import iso, new_id, now
-from keyfob.models import TenantRecord
+from keyfob.models import ID_PATTERN, TenantRecord
 
 KEY_PREFIX = "kf_"
 
@@ -39,3 +42,24 @@ def tenant_for_api_key(api_key: str) -> str | None:
     if not api_key or len(api_key) > 256:
         return None
     return store.tenant_for_api_key(hash_api_key(api_key))
+
+
+def _checked(tenant_id: str, aws_account_id: str) -> None:
+    if not re.fullmatch(ID_PATTERN, tenant_id) or not tenant_id.startswith("tn_"):
+        raise Unprocessable("invalid_tenant_id", f"{tenant_id!r} is not a tenant id (tn_...)")
+    if not re.fullmatch(r"\d{12}", aws_account_id):
+        raise Unprocessable(
+            "invalid_aws_account_id", f"{aws_account_id!r} is not an AWS account id (12 digits)"
+        )
+
+
+def allow_aws_account(tenant_id: str, aws_account_id: str) -> bool:
+    """Let an AWS account put commands for a tenant (one tenant per account); False if
+    it already does."""
+    _checked(tenant_id, aws_account_id)
+    return store.allow_aws_account(tenant_id, aws_account_id, iso(now()))
+
+
+def revoke_aws_account(tenant_id: str, aws_account_id: str) -> None:
+    _checked(tenant_id, aws_account_id)
+    store.revoke_aws_account(tenant_id, aws_account_id)

@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from keyfob import integrations, store
+from keyfob import events, integrations, store
 from keyfob.catalog import AuthScheme
 from keyfob.config import settings
 from keyfob.errors import Conflict, ServiceUnavailable, UpstreamError
+from keyfob.events import Change
 from keyfob.ids import iso, now
 from keyfob.models import (
     AccountRecord,
@@ -355,6 +356,7 @@ def _refresh_leased(account: AccountRecord, owner: str) -> Refresh:
     except StaleAccount as stale:
         # Deleted, disabled or refreshed by a caller that outlived our lease: theirs stands.
         return Refresh(Outcome.CURRENT, stale.current)
+    events.connection_changed(Change.REFRESHED, saved, Status.ACTIVE)
     logger.info("token refreshed", extra={"connected_account_id": account.id})
     return Refresh(Outcome.REFRESHED, saved, fresh)
 
@@ -392,6 +394,7 @@ def _expire(account: AccountRecord, reason: str) -> Refresh:
         )
     except StaleAccount as stale:
         return Refresh(Outcome.CURRENT, stale.current)
+    events.connection_changed(Change.EXPIRED, expired, Status.ACTIVE)
     logger.info(
         "connection expired", extra={"connected_account_id": account.id, "status_reason": reason}
     )

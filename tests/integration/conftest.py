@@ -1,0 +1,55 @@
+"""Fixtures of the event tests: a watch on the Keyfob bus, the commands' dead-letter queue,
+AWS accounts that act for the two tenants, and a setting changed for one test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from keyfob import tenants
+from keyfob.config import settings
+from tests.conftest import Tenant
+from tests.integration.bus import Published, Queue
+
+TRUSTED_ACCOUNT = "111122223333"  # acts for `tenant`
+OTHER_TENANT_ACCOUNT = "444455556666"  # acts for `other_tenant`
+UNKNOWN_ACCOUNT = "999988887777"  # acts for no tenant
+
+Setting = Callable[[str, str], None]
+
+
+@pytest.fixture(scope="session")
+def published(stack_env: dict[str, str]) -> Published:
+    return Published.subscribe(stack_env["KEYFOB_EVENT_BUS"])
+
+
+@pytest.fixture(scope="session")
+def dead_letters(stack_env: dict[str, str]) -> Queue:
+    return Queue(stack_env["KEYFOB_COMMANDS_DLQ_URL"])
+
+
+@pytest.fixture(scope="session")
+def trusted_account(tenant: Tenant) -> str:
+    tenants.allow_aws_account(tenant.id, TRUSTED_ACCOUNT)
+    return TRUSTED_ACCOUNT
+
+
+@pytest.fixture(scope="session")
+def other_tenant_account(other_tenant: Tenant) -> str:
+    tenants.allow_aws_account(other_tenant.id, OTHER_TENANT_ACCOUNT)
+    return OTHER_TENANT_ACCOUNT
+
+
+@pytest.fixture
+def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
+    """Change Keyfob's settings (environment variables) for this test alone; the
+    functions run in this process and read them afresh."""
+
+    def change(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        settings.cache_clear()
+
+    yield change
+    monkeypatch.undo()
+    settings.cache_clear()
