@@ -283,3 +283,33 @@ def test_a_failed_entry_is_recorded_and_the_api_call_succeeds(
         "Keyfob.ConnectionActivated",
     ]
     assert outbox_items() == []
+
+
+def test_the_scheduled_run_publishes_its_refreshes_ten_to_a_put_events(
+    api: Api,
+    anonymous: Api,
+    oauth_server: OAuthServer,
+    tenant: Tenant,
+    gateway: Gateway,
+    published: Published,
+) -> None:
+    # Given a dozen accounts due for refresh
+    account_ids = [connect(api, anonymous, oauth_server).account["id"] for _ in range(12)]
+    for account_id in account_ids:
+        set_stored(tenant.id, account_id, due_at=PAST)
+    entries: list[int] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        entries.append(len(params["Entries"]))
+
+    aws.events().meta.events.register("provide-client-params.events.PutEvents", count)
+    try:
+        # When the scheduled run refreshes them
+        gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    finally:
+        aws.events().meta.events.unregister("provide-client-params.events.PutEvents", count)
+    # Then each one's Refreshed event arrived, put in batches of ten, not one by one
+    for account_id in account_ids:
+        assert published.types(account_id)[-1] == "Keyfob.ConnectionRefreshed"
+    assert sum(entries) >= 12
+    assert len(entries) == -(-sum(entries) // 10)

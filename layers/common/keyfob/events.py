@@ -17,6 +17,7 @@ is stored only hashed), which is why the outbox encrypts what it keeps.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,27 +114,88 @@ def connection_changed(
 
 def publish(detail_type: str, detail: ConnectionEvent | CommandRejectedEvent) -> None:
     """Put one event on the bus; if EventBridge refuses it, record it for the scheduled
-    run. Never raises: the change it reports is stored already."""
+    run. Never raises: the change it reports is stored already. Inside ``batched()``
+    the event waits for nine others and goes with them in one PutEvents."""
     bus = settings().event_bus
     if not bus:
         return
-    body = detail.model_dump(mode="json")
-    try:
-        response = aws.events().put_events(Entries=[_entry(bus, detail_type, body)])
-    except (BotoCoreError, ClientError) as exc:
-        reason = _error_code(exc)
-    else:
-        if not response.get("FailedEntryCount"):
-            return
-        reason = response["Entries"][0].get("ErrorCode") or "failed entry"
-    extra = {"event_id": detail.event_id, "detail_type": detail_type, "reason": reason}
-    try:
-        _record(detail_type, detail.tenant_id, body)
-    except Exception as exc:
-        # Only the type: a message could quote the event.
-        logger.error("event lost", extra={**extra, "error_type": type(exc).__name__})
+    pending = (detail_type, detail.tenant_id, detail.model_dump(mode="json"))
+    batch = _batch.get()
+    if batch is not None:
+        batch.add(pending)
         return
-    logger.warning("event not published; recorded for the scheduled run", extra=extra)
+    _put(bus, [pending])
+
+
+Pending = tuple[str, str, dict[str, Any]]  # detail-type, tenant, detail
+
+
+def _put(bus: str, pending: list[Pending]) -> None:
+    """One PutEvents for up to ten events; each EventBridge refuses is recorded."""
+    refused: list[tuple[Pending, str]]
+    try:
+        response = aws.events().put_events(
+            Entries=[_entry(bus, detail_type, body) for detail_type, _, body in pending]
+        )
+    except (BotoCoreError, ClientError) as exc:
+        refused = [(event, _error_code(exc)) for event in pending]
+    else:
+        refused = [
+            (event, result.get("ErrorCode") or "failed entry")
+            for event, result in zip(pending, response["Entries"], strict=True)
+            if result.get("ErrorCode") or "EventId" not in result
+        ]
+    for (detail_type, tenant_id, body), reason in refused:
+        extra = {"event_id": body["event_id"], "detail_type": detail_type, "reason": reason}
+        try:
+            _record(detail_type, tenant_id, body)
+        except Exception as exc:
+            # Only the type: a message could quote the event.
+            logger.error("event lost", extra={**extra, "error_type": type(exc).__name__})
+            continue
+        logger.warning("event not published; recorded for the scheduled run", extra=extra)
+
+
+class _Batch:
+    """Events published by the scheduled run's threads, put ten to a call: one run
+    refreshes thousands of accounts, and a PutEvents each would be as many calls."""
+
+    def __init__(self, bus: str) -> None:
+        self.bus = bus
+        self._lock = threading.Lock()
+        self._pending: list[Pending] = []
+
+    def add(self, event: Pending) -> None:
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) < _PUT_EVENTS_MAX_ENTRIES:
+                return
+            full, self._pending = self._pending, []
+        _put(self.bus, full)
+
+    def flush(self) -> None:
+        with self._lock:
+            rest, self._pending = self._pending, []
+        if rest:
+            _put(self.bus, rest)
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("keyfob_event_batch", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Publish in batches of ten until the block ends, then what is left. Threads that
+    publish must run in a copy of this context (``contextvars.copy_context``)."""
+    bus = settings().event_bus
+    batch = _Batch(bus) if bus else None
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        if batch is not None:
+            batch.flush()
 
 
 def _entry(bus: str, detail_type: str, detail: dict[str, Any]) -> PutEventsRequestEntryTypeDef:

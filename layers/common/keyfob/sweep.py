@@ -12,6 +12,7 @@ still due, and the next run takes it first.
 
 from __future__ import annotations
 
+import contextvars
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -48,9 +49,12 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
     counts = _resend(remaining_ms)
     seen: set[tuple[str, str]] = set()
     in_flight: set[Future[str]] = set()
-    with ThreadPoolExecutor(
-        max_workers=config.sweep_concurrency, thread_name_prefix="sweep"
-    ) as pool:
+    with (
+        events.batched(),
+        ThreadPoolExecutor(
+            max_workers=config.sweep_concurrency, thread_name_prefix="sweep"
+        ) as pool,
+    ):
         for due in store.due_accounts(horizon):
             key = (due.tenant_id, due.account_id)
             # Refreshes are taken ahead of time; expiries only once they are due.
@@ -65,7 +69,8 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
             if len(in_flight) >= 2 * config.sweep_concurrency:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 counts.update(f.result() for f in done)
-            in_flight.add(pool.submit(_work, due, horizon))
+            # Each in a copy of this context: the events it publishes join the batch.
+            in_flight.add(pool.submit(contextvars.copy_context().run, _work, due, horizon))
         counts.update(f.result() for f in wait(in_flight).done)
     counts["DueAccounts"] = len(seen)
     return counts
