@@ -381,3 +381,23 @@ def test_disabled_account_is_not_refreshed_and_its_credentials_are_refused(
     sweep(gateway)
 
     assert [r["grant_type"] for r in oauth_server.token_requests] == ["authorization_code"]
+
+
+def test_a_run_about_to_end_leaves_the_provider_alone_and_the_account_due(
+    api: Api, anonymous: Api, oauth_server: OAuthServer, tenant: Tenant
+) -> None:
+    # Given a due account, and a scheduled run with less time left than a provider call
+    # may take (stopped between the answer and the save, it would lose a rotated token)
+    from keyfob import tokens as refresher
+
+    started = connect(api, anonymous, oauth_server)
+    account_id = started.account["id"]
+    make_due(tenant, started)
+    # When the run gets to it
+    result = refresher.refresh_due(tenant.id, account_id, PAST, lambda: 5_000)
+    # Then the provider is not called, the lease is let go, and it stays due
+    assert result.outcome is refresher.Outcome.DEFERRED
+    assert [r["grant_type"] for r in oauth_server.token_requests] == ["authorization_code"]
+    item = stored(tenant.id, account_id)
+    assert "lease_owner" not in item
+    assert item["due_at"] == PAST

@@ -14,8 +14,15 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
 
-# Fail fast rather than hold a Lambda for the SDK's default of 60 s a call.
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+# Fail fast rather than hold a Lambda for the SDK's default of 60 s a call. A pool as
+# large as the scheduled run's thread count: with botocore's default of 10, its threads
+# would discard and reopen connections on every call.
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 3},
+    max_pool_connections=64,
+)
 # Publishing sits on API paths after the state is stored, and a failed put is recorded
 # for the scheduled run: better to give up quickly than hold the caller.
 _PUBLISH_CONFIG = Config(

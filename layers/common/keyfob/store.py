@@ -654,8 +654,12 @@ def update_account(
     account as it is when the condition fails, NotFound when it is gone.
 
     ``known``: the whole account as the caller holds it, when the condition guarantees
-    nothing else changed since; the result is then built from it rather than read back
-    (a hot path's write need not carry the whole item back)."""
+    nothing else changed since; the result is then built from it rather than read back,
+    and only what differs from it is written (a hot path's write need carry neither the
+    whole item back nor what it would set to what it is)."""
+    if known is not None:
+        held = known.model_dump(mode="json")
+        changes = {k: v for k, v in changes.items() if k not in held or held[k] != v}
     expression = _Expression()
     update = _update(changes, expression, account_id)
     condition = _condition(expect, expression, now_epoch)

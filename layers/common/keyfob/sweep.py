@@ -25,9 +25,10 @@ from keyfob.ids import iso, now
 from keyfob.models import PENDING
 from keyfob.observability import logger
 
-# Stop taking work this long before the Lambda's timeout: a refresh under way gets to
-# finish (its calls all have time-outs well inside this).
-STOP_MARGIN_MS = 40_000
+# Stop taking work this close to the Lambda's timeout. Each refresh checks again before
+# it calls the provider (tokens.PROVIDER_CALL_MS), so the margin need only cover the
+# accounts already queued for the threads.
+STOP_MARGIN_MS = tokens.PROVIDER_CALL_MS + 5_000
 # Re-sending recorded events (one KMS call each) stops once this little of the run is
 # left, so that a backlog after an EventBridge outage never starves the refreshes.
 RESEND_STOP_MS = 150_000
@@ -38,6 +39,7 @@ _OUTCOME_METRIC = {
     tokens.Outcome.BUSY: "RefreshBusy",
     tokens.Outcome.FAILED: "RefreshFailed",
     tokens.Outcome.EXPIRED: "AccountsExpired",
+    tokens.Outcome.DEFERRED: "DueLeftForNextRun",
 }
 
 
@@ -70,7 +72,9 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 counts.update(f.result() for f in done)
             # Each in a copy of this context: the events it publishes join the batch.
-            in_flight.add(pool.submit(contextvars.copy_context().run, _work, due, horizon))
+            in_flight.add(
+                pool.submit(contextvars.copy_context().run, _work, due, horizon, remaining_ms)
+            )
         counts.update(f.result() for f in wait(in_flight).done)
     counts["DueAccounts"] = len(seen)
     return counts
@@ -85,7 +89,7 @@ def _resend(remaining_ms: Callable[[], int]) -> Counter[str]:
         return Counter({"SweepErrors": 1})
 
 
-def _work(due: store.Due, horizon: str) -> str:
+def _work(due: store.Due, horizon: str, remaining_ms: Callable[[], int]) -> str:
     """One account's work; never raises, so that one bad account cannot stop the run."""
     try:
         if due.status in PENDING:
@@ -93,7 +97,7 @@ def _work(due: store.Due, horizon: str) -> str:
             return "PendingExpired" if lifecycle.expire_pending(account) else "RefreshNotNeeded"
         # Without a refresh token there is nothing to do before the token expires.
         due_by = horizon if due.refreshable else iso(now())
-        result = tokens.refresh_due(due.tenant_id, due.account_id, due_by)
+        result = tokens.refresh_due(due.tenant_id, due.account_id, due_by, remaining_ms)
         return _OUTCOME_METRIC[result.outcome]
     except NotFound:
         return "RefreshNotNeeded"  # deleted since the index listed it

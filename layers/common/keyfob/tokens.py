@@ -17,6 +17,7 @@ import dataclasses
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -39,12 +40,16 @@ from keyfob.observability import logger
 from keyfob.store import Expect, StaleAccount
 
 _DEFAULT_BUFFER = 300
+# What a refresh needs once it calls the provider: the call's own time-outs (3 + 10 s)
+# and the save, with the SDK's retries.
+PROVIDER_CALL_MS = 20_000
 
 
 class Outcome(StrEnum):
     REFRESHED = "refreshed"  # this caller got a new token set and stored it
     CURRENT = "current"  # another caller refreshed it meanwhile, or nothing was due
     BUSY = "busy"  # another caller holds the lease and this one would not wait
+    DEFERRED = "deferred"  # too little time left to call the provider: the next run's
     FAILED = "failed"  # the provider failed for now; the account stays ACTIVE
     EXPIRED = "expired"  # the grant is gone: the account is EXPIRED
 
@@ -252,9 +257,13 @@ def refresh(account: AccountRecord) -> Refresh:
             return _refresh_leased(leased, owner)
 
 
-def refresh_due(tenant_id: str, account_id: str, due_by: str) -> Refresh:
+def refresh_due(
+    tenant_id: str, account_id: str, due_by: str, time_left_ms: Callable[[], int]
+) -> Refresh:
     """The scheduled run's refresh: only if the account is still due by ``due_by``, and
-    never waiting for a lease someone else holds (that caller refreshes it)."""
+    never waiting for a lease someone else holds (that caller refreshes it). With less
+    than ``PROVIDER_CALL_MS`` of the run left, the provider is not called: a Lambda
+    stopped between the provider's answer and the save would lose a rotated token."""
     owner = secrets.token_hex(16)
     try:
         leased = _acquire_key(tenant_id, account_id, owner, Expect(due_by=due_by))
@@ -264,7 +273,7 @@ def refresh_due(tenant_id: str, account_id: str, due_by: str) -> Refresh:
         if current.status is Status.ACTIVE and held:
             return Refresh(Outcome.BUSY, current)
         return Refresh(Outcome.CURRENT, current)
-    return _refresh_leased(leased, owner)
+    return _refresh_leased(leased, owner, time_left_ms)
 
 
 def _acquire(account: AccountRecord, owner: str, expect: Expect) -> AccountRecord:
@@ -309,7 +318,9 @@ def _wait(
         current = store.get_account(current.tenant_id, current.id, consistent=True)
 
 
-def _refresh_leased(account: AccountRecord, owner: str) -> Refresh:
+def _refresh_leased(
+    account: AccountRecord, owner: str, time_left_ms: Callable[[], int] | None = None
+) -> Refresh:
     from keyfob import crypto, oauth
 
     if not account.refreshable:
@@ -322,6 +333,9 @@ def _refresh_leased(account: AccountRecord, owner: str) -> Refresh:
     assert settings_ is not None and integration.record.client_id
     current, reseal = crypto.open_for_update(account)
     refresh_token = current["refresh_token"]
+    if time_left_ms is not None and time_left_ms() < PROVIDER_CALL_MS:
+        _release(account, owner)
+        return Refresh(Outcome.DEFERRED, account)
     try:
         fresh = oauth.refresh(
             oauth.resolve(settings_, account.params),
