@@ -9,7 +9,6 @@ up, in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -17,15 +16,11 @@ import time
 from keyfob import connections, store
 from keyfob.config import settings
 from keyfob.errors import Gone, NotFound
-from keyfob.ids import iso, iso_epoch, new_id, now
+from keyfob.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.models import ConnectLink, ConnectLinkCreate, LinkRecord
 
 PATH = "/v1/connect"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create(tenant_id: str, request: ConnectLinkCreate, base_url: str) -> ConnectLink:
@@ -33,7 +28,7 @@ def create(tenant_id: str, request: ConnectLinkCreate, base_url: str) -> Connect
     connections.check_return_url(integration, request.redirect_url)
     token = secrets.token_urlsafe(32)
     link = LinkRecord(
-        link_hash=hash_token(token),
+        link_hash=lookup_hash(token),
         id=new_id("cl"),
         tenant_id=tenant_id,
         integration_id=integration.id,
@@ -51,7 +46,7 @@ def create(tenant_id: str, request: ConnectLinkCreate, base_url: str) -> Connect
 
 def find(token: str) -> LinkRecord:
     """The link a token opens, if it can still make an account."""
-    link = store.get_link(hash_token(token)) if _TOKEN.match(token) else None
+    link = store.get_link(lookup_hash(token)) if _TOKEN.match(token) else None
     if link is None:
         raise NotFound("connect_link_not_found", "No such connect link")
     if link.used_at is not None:

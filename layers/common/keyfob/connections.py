@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -14,7 +13,7 @@ from keyfob.catalog import AuthScheme
 from keyfob.config import settings
 from keyfob.errors import BadRequest, Conflict, Unprocessable, UpstreamError
 from keyfob.events import Change
-from keyfob.ids import iso, iso_epoch, new_id, now
+from keyfob.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.models import (
     AccountPage,
     AccountRecord,
@@ -31,10 +30,6 @@ from keyfob.observability import logger, metrics
 from keyfob.store import Expect, StaleAccount
 
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def _invalid_redirect(problem: str) -> Unprocessable:
@@ -187,7 +182,7 @@ def authorization(
         code_verifier=verifier,
     )
     pending = StateRecord(
-        state_hash=oauth.hash_state(state),
+        state_hash=lookup_hash(state),
         tenant_id=integration.tenant_id,
         account_id=account_id,
         integration_id=integration.id,
@@ -224,9 +219,7 @@ def complete_authorization(query: dict[str, str]) -> CallbackOutcome:
     if not state:
         raise BadRequest("missing_state", "The authorization response carries no state")
     claimed_at = now()
-    pending = store.claim_state(
-        oauth.hash_state(state), int(claimed_at.timestamp()), iso(claimed_at)
-    )
+    pending = store.claim_state(lookup_hash(state), int(claimed_at.timestamp()), iso(claimed_at))
     if error := query.get("error"):
         code = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
         return _failed(pending, f"provider returned error: {code}")
@@ -322,7 +315,7 @@ def _activate(
         expires = int(time.time()) + settings().state_ttl_seconds
         changes.update(
             status=Status.AWAITING_CONFIRMATION.value,
-            confirmation_hash=hash_code(code),
+            confirmation_hash=lookup_hash(code),
             pending_until=expires,
             due_at=iso_epoch(expires),
         )

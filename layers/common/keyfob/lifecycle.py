@@ -17,7 +17,7 @@ from keyfob.catalog import AuthScheme
 from keyfob.config import settings
 from keyfob.errors import Conflict, Forbidden, Gone, NotFound
 from keyfob.events import Change
-from keyfob.ids import iso, now
+from keyfob.ids import iso, lookup_hash, now
 from keyfob.models import (
     LAPSED_REASON,
     AccountRecord,
@@ -259,7 +259,7 @@ def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountVi
             f"Connected account is {account.status.value}, not AWAITING_CONFIRMATION",
             {"connected_account_id": account.id, "status": account.status.value},
         )
-    presented = connections.hash_code(request.code)
+    presented = lookup_hash(request.code)
     if not secrets.compare_digest(presented, account.confirmation_hash):
         raise Forbidden(
             "invalid_confirmation_code",

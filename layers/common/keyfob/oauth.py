@@ -57,10 +57,6 @@ def code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def hash_state(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
 def effective_settings(
     app: App, scheme: SchemeSpec, overrides: OAuthSettings | None
 ) -> OAuthSettings:

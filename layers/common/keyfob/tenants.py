@@ -8,20 +8,15 @@ secrets in our code, nothing to time).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 
 from keyfob import store
 from keyfob.errors import Unprocessable
-from keyfob.ids import iso, new_id, now
+from keyfob.ids import iso, lookup_hash, new_id, now
 from keyfob.models import ID_PATTERN, TenantRecord
 
 KEY_PREFIX = "kf_"
-
-
-def hash_api_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def new_api_key() -> str:
@@ -34,14 +29,14 @@ def create_tenant(name: str, api_key: str | None = None) -> tuple[TenantRecord, 
     if len(key) < 20:
         raise ValueError("an API key must be at least 20 characters")
     tenant = TenantRecord(id=new_id("tn"), name=name, api_key_prefix=key[:7], created_at=iso(now()))
-    store.put_tenant(tenant, hash_api_key(key))
+    store.put_tenant(tenant, lookup_hash(key))
     return tenant, key
 
 
 def tenant_for_api_key(api_key: str) -> str | None:
     if not api_key or len(api_key) > 256:
         return None
-    return store.tenant_for_api_key(hash_api_key(api_key))
+    return store.tenant_for_api_key(lookup_hash(api_key))
 
 
 def _checked(tenant_id: str, aws_account_id: str) -> None:
