@@ -37,6 +37,18 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
+def set_fields(overrides: BaseModel | None) -> dict[str, Any]:
+    """The fields a partial settings model gives a value (not None), as they are: nested
+    models stay models, ready for ``model_copy(update=...)`` on the catalog's defaults."""
+    if overrides is None:
+        return {}
+    return {
+        name: value
+        for name in type(overrides).model_fields
+        if (value := getattr(overrides, name)) is not None
+    }
+
+
 class Status(StrEnum):
     INITIATED = "INITIATED"
     ACTIVE = "ACTIVE"

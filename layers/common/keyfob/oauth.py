@@ -19,7 +19,7 @@ from keyfob import catalog, http
 from keyfob.catalog import App, SchemeSpec
 from keyfob.errors import Unprocessable
 from keyfob.ids import iso, now
-from keyfob.models import OAuthSettings
+from keyfob.models import OAuthSettings, set_fields
 from keyfob.params import template_problem
 
 _URL_FIELDS = ("authorization_url", "token_url", "revocation_url")
@@ -73,15 +73,13 @@ def effective_settings(
         refresh_buffer_seconds=scheme.refresh_buffer_seconds,
         token_lifetime_seconds=scheme.token_lifetime_seconds,
     )
-    update = overrides.model_dump(exclude_none=True) if overrides else {}
+    update = set_fields(overrides)
     # Either revocation style replaces the catalog's, whichever it used.
     if "revocation_url" in update:
         update.setdefault("revocation", None)
     if "revocation" in update:
         update.setdefault("revocation_url", None)
     merged = base.model_copy(update=update)
-    if overrides and overrides.revocation:
-        merged = merged.model_copy(update={"revocation": overrides.revocation})
     fields = {f.name for f in scheme.connection_fields}
     missing = [f for f in ("authorization_url", "token_url") if not getattr(merged, f)]
     urls = {f"oauth.{name}": getattr(merged, name) for name in _URL_FIELDS}

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from keyfob import catalog, http
 from keyfob.catalog import App, CredentialPlacement, SchemeSpec
 from keyfob.errors import Unprocessable
-from keyfob.models import ApiSettings
+from keyfob.models import ApiSettings, set_fields
 from keyfob.params import template_problem
 
 _MAX_ANSWER = 64 * 1024
@@ -37,10 +37,7 @@ class ProbeResult:
 def effective_settings(app: App, scheme: SchemeSpec, overrides: ApiSettings | None) -> ApiSettings:
     """The catalog's API settings with the integration's overrides on top, validated."""
     merged = ApiSettings(base_url=app.api_base_url or None, identity=scheme.identity)
-    if overrides is not None:
-        merged = merged.model_copy(update=overrides.model_dump(exclude_none=True))
-        if overrides.identity is not None:
-            merged = merged.model_copy(update={"identity": overrides.identity})
+    merged = merged.model_copy(update=set_fields(overrides))
     fields = {f.name for f in scheme.connection_fields}
     invalid = []
     if merged.base_url and (problem := template_problem(merged.base_url, fields)):
