@@ -31,8 +31,9 @@ class Settings:
     refresh_max_failures: int = 8
     refresh_backoff_seconds: int = 60
     refresh_backoff_max_seconds: int = 3600
-    # Outlasts a refresh's worst case (token call plus two KMS calls, all with timeouts),
-    # so that a live holder never loses its lease; a crashed one blocks no longer than this.
+    # Outlasts a refresh's worst case (its KMS call, the token call and the save, all with
+    # time-outs), so that a live holder never loses its lease; a crashed one blocks no
+    # longer than this.
     lease_seconds: int = 45
     lease_wait_seconds: float = 8.0
     # The scheduled run (every 5 minutes) refreshes what falls due within the next two runs.

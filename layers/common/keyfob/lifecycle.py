@@ -228,9 +228,8 @@ def reinitiate(
             f"Connected account became {stale.current.status.value} meanwhile",
             {"connected_account_id": account_id, "status": stale.current.status.value},
         ) from stale
-    restarted = account.model_copy(
-        update={**changes, "status": Status.INITIATED, "return_url": return_url}
-    )
+    # The enum for the status written as its value: model_copy does not validate.
+    restarted = account.model_copy(update={**changes, "status": Status.INITIATED})
     events.connection_changed(Change.INITIATED, restarted, account.status, authorization_url=url)
     logger.info("connection reinitiated", extra={"connected_account_id": account_id})
     return InitiatedAccount(**restarted.view().model_dump(), redirect_url=url)

@@ -244,15 +244,15 @@ def refresh(account: AccountRecord) -> Refresh:
     caller holds the lease, this one waits for its outcome."""
     owner = secrets.token_hex(16)
     deadline = time.monotonic() + settings().lease_wait_seconds
-    started = account
     while True:
         try:
-            leased = _acquire(account, owner, Expect(token_version=started.token_version))
+            leased = _acquire(
+                account.tenant_id, account.id, owner, Expect(token_version=account.token_version)
+            )
         except StaleAccount as stale:
-            waited = _wait(stale.current, started, deadline)
-            if isinstance(waited, Refresh):
-                return waited
-            account = waited
+            outcome = _wait(stale.current, account, deadline)
+            if outcome is not None:
+                return outcome
         else:
             return _refresh_leased(leased, owner)
 
@@ -266,21 +266,21 @@ def refresh_due(
     stopped between the provider's answer and the save would lose a rotated token."""
     owner = secrets.token_hex(16)
     try:
-        leased = _acquire_key(tenant_id, account_id, owner, Expect(due_by=due_by))
+        leased = _acquire(tenant_id, account_id, owner, Expect(due_by=due_by))
     except StaleAccount as stale:
         current = stale.current
-        held = current.lease_until is not None and current.lease_until > _now_ms()
-        if current.status is Status.ACTIVE and held:
+        if current.status is Status.ACTIVE and _leased(current):
             return Refresh(Outcome.BUSY, current)
         return Refresh(Outcome.CURRENT, current)
     return _refresh_leased(leased, owner, time_left_ms)
 
 
-def _acquire(account: AccountRecord, owner: str, expect: Expect) -> AccountRecord:
-    return _acquire_key(account.tenant_id, account.id, owner, expect)
+def _leased(account: AccountRecord) -> bool:
+    """Whether someone holds the account's lease now (a lapsed lease holds nothing)."""
+    return account.lease_until is not None and account.lease_until > _now_ms()
 
 
-def _acquire_key(tenant_id: str, account_id: str, owner: str, expect: Expect) -> AccountRecord:
+def _acquire(tenant_id: str, account_id: str, owner: str, expect: Expect) -> AccountRecord:
     moment = _now_ms()
     return store.update_account(
         tenant_id,
@@ -291,11 +291,9 @@ def _acquire_key(tenant_id: str, account_id: str, owner: str, expect: Expect) ->
     )
 
 
-def _wait(
-    current: AccountRecord, started: AccountRecord, deadline: float
-) -> Refresh | AccountRecord:
+def _wait(current: AccountRecord, started: AccountRecord, deadline: float) -> Refresh | None:
     """Wait while another caller holds the lease. Returns the outcome when there is one
-    to report, or the account to try the lease on again."""
+    to report, or None when the lease is free to try again."""
     while True:
         if current.status is not Status.ACTIVE:
             outcome = Outcome.EXPIRED if current.status is Status.EXPIRED else Outcome.CURRENT
@@ -312,8 +310,8 @@ def _wait(
                 {"connected_account_id": current.id},
                 retry_after=1,
             )
-        if current.lease_until is None or current.lease_until <= _now_ms():
-            return current
+        if not _leased(current):
+            return None
         time.sleep(random.uniform(0.05, 0.2))  # noqa: S311 - jitter, not a secret
         current = store.get_account(current.tenant_id, current.id, consistent=True)
 
