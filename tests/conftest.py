@@ -114,6 +114,14 @@ def oauth_server() -> Iterator[OAuthServer]:
     server.stop()
 
 
+@pytest.fixture
+def provider(oauth_server: OAuthServer) -> OAuthServer:
+    """The OAuth server, having forgotten every code, token, observation and switch of
+    earlier tests (its registered clients stay)."""
+    oauth_server.reset()
+    return oauth_server
+
+
 def _tenant(name: str) -> Tenant:
     from keyfob.tenants import create_tenant
 

@@ -10,28 +10,15 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from devstack.oauth_provider import OAuthServer
 from tests.browser.conftest import AppServer
 from tests.conftest import Api
-from tests.integration.flows import create_integration, expire_link
-
-
-@pytest.fixture
-def provider(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.reset()
-    return oauth_server
+from tests.integration.flows import create_integration, expire_link, keyed_integration
 
 
 def mailchimp_link(api: Api, provider: OAuthServer, app: AppServer) -> dict[str, Any]:
     """A connect link for a Mailchimp integration whose API is the loopback provider's."""
-    integration = api.post(
-        "/v1/integrations",
-        json={"app": "mailchimp", "auth_scheme": "API_KEY", "api": {"base_url": provider.api_url}},
-    )
-    assert integration.status_code == 201, integration.text
-    return link_for(api, integration.json()["id"], app)
+    return link_for(api, keyed_integration(api, provider), app)
 
 
 def link_for(api: Api, integration_id: str, app: AppServer) -> dict[str, Any]:

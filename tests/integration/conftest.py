@@ -1,8 +1,11 @@
-"""Fixtures of the event tests: a watch on the Keyfob bus, the commands' dead-letter queue,
-AWS accounts that act for the two tenants, and a setting changed for one test."""
+"""Fixtures of the integration tests: a watch on the Keyfob bus, the commands'
+dead-letter queue, AWS accounts that act for the two tenants, a setting changed for one
+test, and what Keyfob logs."""
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -53,3 +56,16 @@ def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
     yield change
     monkeypatch.undo()
     settings.cache_clear()
+
+
+@pytest.fixture
+def keyfob_logs() -> Iterator[io.StringIO]:
+    """Everything Keyfob's Powertools logger emits, formatted exactly as in Lambda."""
+    from keyfob.observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logging.getLogger(logger.name).addHandler(handler)
+    yield stream
+    logging.getLogger(logger.name).removeHandler(handler)

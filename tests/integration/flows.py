@@ -133,6 +133,26 @@ def connect(api: Api, anonymous: Api, oauth_server: OAuthServer, **kwargs: Any) 
     return started
 
 
+def keyed_integration(
+    api: Api, provider: OAuthServer, app: str = "mailchimp", scheme: str = "API_KEY"
+) -> str:
+    """An integration of an app that takes a pasted credential, with the provider's
+    resource API as the app's: it verifies exactly the keys registered there."""
+    response = api.post(
+        "/v1/integrations",
+        json={"app": app, "auth_scheme": scheme, "api": {"base_url": provider.api_url}},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def credentials(api: Api, account_id: str) -> dict[str, Any]:
+    """What /credentials hands out for an account (which must be usable)."""
+    response = api.get(f"/v1/connected_accounts/{account_id}/credentials")
+    assert response.status_code == 200, response.text
+    return dict(response.json()["credentials"])
+
+
 def table() -> Any:
     return boto3.client("dynamodb"), os.environ["KEYFOB_TABLE"]
 

@@ -14,21 +14,7 @@ import pytest
 
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
-
-
-@pytest.fixture
-def provider(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.reset()
-    return oauth_server
-
-
-def integration(api: Api, app: str, scheme: str, provider: OAuthServer) -> str:
-    response = api.post(
-        "/v1/integrations",
-        json={"app": app, "auth_scheme": scheme, "api": {"base_url": provider.api_url}},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+from tests.integration.flows import keyed_integration
 
 
 def connect(
@@ -54,7 +40,7 @@ def test_api_key_connection_is_active_at_once_and_its_key_only_in_credentials(
     api: Api, provider: OAuthServer
 ) -> None:
     # Given an OpenAI integration
-    integration_id = integration(api, "openai", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "openai", "API_KEY")
     # When an end user's key is submitted
     account = connect(api, integration_id, "carol", provider, api_key="sk-test-carol-0123456789")
     # Then the account is ACTIVE, with no authorization URL and no key in the response
@@ -71,7 +57,7 @@ def test_api_key_connection_is_active_at_once_and_its_key_only_in_credentials(
 
 
 def test_params_with_a_non_secret_field_keep_it_visible(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "mailchimp", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "mailchimp", "API_KEY")
     account = connect(
         api, integration_id, "dave", provider, api_key="0123456789abcdef-us21", dc="us21"
     )
@@ -81,7 +67,7 @@ def test_params_with_a_non_secret_field_keep_it_visible(api: Api, provider: OAut
 
 
 def test_basic_connection_stores_both_halves(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "twilio", "BASIC", provider)
+    integration_id = keyed_integration(api, provider, "twilio", "BASIC")
     account = connect(
         api, integration_id, "erin", provider, account_sid="AC" + "0" * 32, auth_token="tok-456"
     )
@@ -106,7 +92,7 @@ def test_missing_unknown_or_invalid_params_are_named_and_nothing_is_written(
     unknown: list[str],
     invalid: list[str],
 ) -> None:
-    integration_id = integration(api, "mailchimp", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "mailchimp", "API_KEY")
     response = api.post(
         "/v1/connected_accounts",
         json={"integration_id": integration_id, "entity_id": "frank", "params": params},
@@ -122,7 +108,7 @@ def test_missing_unknown_or_invalid_params_are_named_and_nothing_is_written(
 
 
 def test_list_is_newest_first_and_pages_with_a_cursor(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "openai", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "openai", "API_KEY")
     ids = [
         connect(api, integration_id, "pager", provider, api_key=f"sk-{i}")["id"] for i in range(5)
     ]
@@ -143,8 +129,8 @@ def test_list_is_newest_first_and_pages_with_a_cursor(api: Api, provider: OAuthS
 
 
 def test_list_filters_by_app_status_and_integration(api: Api, provider: OAuthServer) -> None:
-    openai = integration(api, "openai", "API_KEY", provider)
-    stripe = integration(api, "stripe", "API_KEY", provider)
+    openai = keyed_integration(api, provider, "openai", "API_KEY")
+    stripe = keyed_integration(api, provider, "stripe", "API_KEY")
     a = connect(api, openai, "grace", provider, api_key="sk-a")["id"]
     b = connect(api, stripe, "grace", provider, api_key="sk_test_b")["id"]
 
@@ -161,7 +147,7 @@ def test_list_filters_by_app_status_and_integration(api: Api, provider: OAuthSer
 
 
 def test_integration_with_accounts_cannot_be_deleted(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "openai", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "openai", "API_KEY")
     connect(api, integration_id, "heidi", provider, api_key="sk-h")
     response = api.delete(f"/v1/integrations/{integration_id}")
     assert response.status_code == 409
@@ -171,7 +157,7 @@ def test_integration_with_accounts_cannot_be_deleted(api: Api, provider: OAuthSe
 def test_other_tenant_cannot_use_or_see_an_integration(
     api: Api, other_api: Api, provider: OAuthServer
 ) -> None:
-    integration_id = integration(api, "openai", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "openai", "API_KEY")
     response = other_api.post(
         "/v1/connected_accounts",
         json={"integration_id": integration_id, "entity_id": "mallory", "params": {"api_key": "x"}},
@@ -187,7 +173,7 @@ def test_other_tenant_cannot_use_or_see_an_integration(
 
 def test_a_key_the_app_rejects_gives_422_and_no_account(api: Api, provider: OAuthServer) -> None:
     # Given an integration whose app answers 401 to keys it does not know
-    integration_id = integration(api, "mistral", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "mistral", "API_KEY")
     # When a garbage key is submitted
     response = api.post(
         "/v1/connected_accounts",
@@ -212,7 +198,7 @@ def test_a_key_the_app_rejects_gives_422_and_no_account(api: Api, provider: OAut
 def test_validate_false_stores_a_key_without_asking_the_app(
     api: Api, provider: OAuthServer
 ) -> None:
-    integration_id = integration(api, "mistral", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "mistral", "API_KEY")
     response = api.post(
         "/v1/connected_accounts?validate=false",
         json={"integration_id": integration_id, "entity_id": "ivy", "params": {"api_key": "sk-x"}},
@@ -223,7 +209,7 @@ def test_validate_false_stores_a_key_without_asking_the_app(
 
 
 def test_app_unavailable_gives_502_and_stores_nothing(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "stripe", "API_KEY", provider)
+    integration_id = keyed_integration(api, provider, "stripe", "API_KEY")
     provider.register_api_key("sk_test_fine")
     provider.api_status = 503
     response = api.post(
@@ -267,7 +253,7 @@ def test_verified_key_records_which_upstream_account_it_belongs_to(
 
 
 def test_basic_credentials_are_verified_with_http_basic(api: Api, provider: OAuthServer) -> None:
-    integration_id = integration(api, "twilio", "BASIC", provider)
+    integration_id = keyed_integration(api, provider, "twilio", "BASIC")
     sid = "AC" + "1" * 32
     response = api.post(
         "/v1/connected_accounts",

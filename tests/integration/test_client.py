@@ -40,12 +40,6 @@ def client(gateway: Gateway, tenant: Tenant) -> Client:
     return Client(gateway.url, tenant.api_key, timeout=30)
 
 
-@pytest.fixture
-def provider(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.reset()
-    return oauth_server
-
-
 def test_given_the_catalog_then_apps_and_their_params_come_back_typed(client: Client) -> None:
     apps = client.list_apps(AuthScheme.API_KEY)
     params = client.get_app_params("stripe", AuthScheme.API_KEY)

@@ -26,10 +26,8 @@ from tests.integration.flows import (
     stored,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_provider(oauth_server: OAuthServer) -> None:
-    oauth_server.reset()
+# Each test starts with the provider forgetting every code, token and switch.
+pytestmark = pytest.mark.usefixtures("provider")
 
 
 def entity() -> str:

@@ -17,25 +17,16 @@ import requests
 
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
-from tests.integration.flows import callback, create_integration, expire_link, table
+from tests.integration.flows import (
+    callback,
+    create_integration,
+    expire_link,
+    keyed_integration,
+    table,
+)
 
 APP_URL = "https://app.example.com/connected?session=7"
 _CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def provider(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.reset()
-    return oauth_server
-
-
-def keyed_integration(api: Api, provider: OAuthServer, app: str = "mailchimp") -> str:
-    response = api.post(
-        "/v1/integrations",
-        json={"app": app, "auth_scheme": "API_KEY", "api": {"base_url": provider.api_url}},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def new_link(api: Api, integration_id: str, **extra: Any) -> dict[str, Any]:

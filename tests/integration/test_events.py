@@ -27,15 +27,14 @@ from tests.integration.flows import (
     authorize,
     callback,
     connect,
+    keyed_integration,
     query_of,
     set_stored,
     start,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_provider(oauth_server: OAuthServer) -> None:
-    oauth_server.reset()
+# Each test starts with the provider forgetting every code, token and switch.
+pytestmark = pytest.mark.usefixtures("provider")
 
 
 def details(published: Published, account_id: str) -> list[dict[str, Any]]:
@@ -169,14 +168,7 @@ def test_no_event_carries_a_secret(
 ) -> None:
     # Given every kind of secret Keyfob handles going through flows that publish
     api_key = oauth_server.register_api_key()
-    key_integration = api.post(
-        "/v1/integrations",
-        json={
-            "app": "mistral",
-            "auth_scheme": "API_KEY",
-            "api": {"base_url": oauth_server.api_url},
-        },
-    ).json()["id"]
+    key_integration = keyed_integration(api, oauth_server, "mistral")
     keyed = api.post(
         "/v1/connected_accounts",
         json={"integration_id": key_integration, "entity_id": "u", "params": {"api_key": api_key}},

@@ -5,10 +5,12 @@ defeats)."""
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
 import pytest
+import requests
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import TEST_USER, OAuthServer
@@ -18,28 +20,22 @@ from tests.integration.flows import (
     authorize,
     callback,
     connect,
+    credentials,
+    keyed_integration,
     query_of,
     set_stored,
     start,
     stored,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_provider(oauth_server: OAuthServer) -> None:
-    oauth_server.reset()
+# Each test starts with the provider forgetting every code, token and switch.
+pytestmark = pytest.mark.usefixtures("provider")
 
 
 def account(api: Api, account_id: str) -> dict[str, Any]:
     response = api.get(f"/v1/connected_accounts/{account_id}")
     assert response.status_code == 200, response.text
     return dict(response.json())
-
-
-def credentials(api: Api, account_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/connected_accounts/{account_id}/credentials")
-    assert response.status_code == 200, response.text
-    return dict(response.json()["credentials"])
 
 
 # --- delete ------------------------------------------------------------------------
@@ -452,3 +448,59 @@ def test_session_binding_is_for_oauth_integrations_only(api: Api) -> None:
         json={"app": "openai", "auth_scheme": "API_KEY", "require_confirmation": True},
     )
     assert response.status_code == 422
+
+
+# --- secrets stay out of the logs --------------------------------------------------
+
+
+def test_no_secret_reaches_the_logs_across_the_lifecycle(
+    api: Api,
+    anonymous: Api,
+    oauth_server: OAuthServer,
+    tenant: Tenant,
+    gateway: Gateway,
+    keyfob_logs: io.StringIO,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Given every path that logs around a secret: refreshes (due, forced, failing,
+    # refused), revocation on delete, a refused confirmation, key verification, the proxy
+    started = start(api, oauth_server, require_confirmation=True, entity_id="logged")
+    back = query_of(callback(anonymous, authorize(started)).headers["Location"])
+    api.post(
+        f"/v1/connected_accounts/{started.account['id']}/confirm",
+        json={"code": back["confirmation_code"], "entity_id": "someone-else"},
+    )
+    account_id = connect(api, anonymous, oauth_server).account["id"]
+    set_stored(tenant.id, account_id, due_at="2000-01-01T00:00:00.000000Z")
+    credentials(api, account_id)
+    api.post(f"/v1/connected_accounts/{account_id}/refresh")
+    oauth_server.token_endpoint_status = 503
+    api.post(f"/v1/connected_accounts/{account_id}/refresh")
+    oauth_server.token_endpoint_status = None
+    gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    api.delete(f"/v1/connected_accounts/{account_id}")
+    expired = connect(api, anonymous, oauth_server).account["id"]
+    issued = list(oauth_server.issued_tokens)
+    oauth_server.reset()  # the provider forgets the grant: invalid_grant
+    api.post(f"/v1/connected_accounts/{expired}/refresh")
+    keyed = keyed_integration(api, oauth_server, "mistral")
+
+    def connect_key(key: str) -> requests.Response:
+        body = {"integration_id": keyed, "entity_id": "logged", "params": {"api_key": key}}
+        return api.post("/v1/connected_accounts", json=body)
+
+    good_key = oauth_server.register_api_key()
+    proxied = connect_key(good_key).json()["id"]
+    rejected = connect_key("sk-rejected-key-0000")
+    api.post(f"/v1/connected_accounts/{proxied}/proxy", json={"method": "GET", "path": "/me"})
+    # Then none of those secrets is in anything Keyfob logged
+    out, err = capfd.readouterr()
+    logs = keyfob_logs.getvalue() + out + err
+    assert '"message":"token refreshed"' in logs  # the logs were captured
+    assert '"message":"token refresh failed"' in logs
+    assert rejected.status_code == 422
+    secrets_used = [t[k] for t in issued for k in ("access_token", "refresh_token") if k in t]
+    secrets_used += [started.client_secret, back["confirmation_code"], good_key]
+    secrets_used += ["sk-rejected-key-0000", started.state]
+    for secret in secrets_used:
+        assert secret not in logs

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,10 +26,8 @@ from tests.integration.flows import (
     table,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_provider(oauth_server: OAuthServer) -> None:
-    oauth_server.reset()
+# Each test starts with the provider forgetting every code, token and switch.
+pytestmark = pytest.mark.usefixtures("provider")
 
 
 # --- the happy path ----------------------------------------------------------------
@@ -265,19 +261,6 @@ def test_response_from_another_issuer_is_refused(
 
 
 # --- secrets stay secret -----------------------------------------------------------
-
-
-@pytest.fixture
-def keyfob_logs() -> Iterator[io.StringIO]:
-    """Everything Keyfob's Powertools logger emits, formatted exactly as in Lambda."""
-    from keyfob.observability import logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    logging.getLogger(logger.name).addHandler(handler)
-    yield stream
-    logging.getLogger(logger.name).removeHandler(handler)
 
 
 def test_secrets_never_reach_the_logs(

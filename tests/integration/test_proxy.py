@@ -19,12 +19,6 @@ from tests.integration.flows import connect, set_stored
 
 
 @pytest.fixture
-def provider(oauth_server: OAuthServer) -> OAuthServer:
-    oauth_server.reset()
-    return oauth_server
-
-
-@pytest.fixture
 def short_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
     """The proxy's time limit, down to a second for this test."""
     monkeypatch.setenv("KEYFOB_PROXY_TIMEOUT", "1")

@@ -18,12 +18,18 @@ import pytest
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
-from tests.integration.flows import PAST, SCHEDULED_EVENT, Started, connect, set_stored, stored
+from tests.integration.flows import (
+    PAST,
+    SCHEDULED_EVENT,
+    Started,
+    connect,
+    credentials,
+    set_stored,
+    stored,
+)
 
-
-@pytest.fixture(autouse=True)
-def _fresh_provider(oauth_server: OAuthServer) -> None:
-    oauth_server.reset()
+# Each test starts with the provider forgetting every code, token and switch.
+pytestmark = pytest.mark.usefixtures("provider")
 
 
 def refreshes_of(oauth_server: OAuthServer, refresh_token: str) -> list[dict[str, Any]]:
@@ -33,12 +39,6 @@ def refreshes_of(oauth_server: OAuthServer, refresh_token: str) -> list[dict[str
         for r in oauth_server.token_requests
         if r["grant_type"] == "refresh_token" and r["form"]["refresh_token"] == refresh_token
     ]
-
-
-def tokens(api: Api, account_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/connected_accounts/{account_id}/credentials")
-    assert response.status_code == 200, response.text
-    return dict(response.json()["credentials"])
 
 
 def make_due(tenant: Tenant, started: Started) -> None:
@@ -59,11 +59,11 @@ def test_credentials_refresh_a_token_that_is_about_to_expire(
     # Given an ACTIVE account whose token falls within the refresh buffer
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    first = tokens(api, account_id)
+    first = credentials(api, account_id)
     assert refreshes_of(oauth_server, first["refresh_token"]) == []  # not due yet
     make_due(tenant, started)
     # When the app reads its credentials
-    fresh = tokens(api, account_id)
+    fresh = credentials(api, account_id)
     # Then it gets a new token, refreshed with the old refresh token exactly once
     assert fresh["access_token"] != first["access_token"]
     assert fresh["access_token"] == oauth_server.issued_tokens[-1]["access_token"]
@@ -75,7 +75,7 @@ def test_credentials_refresh_a_token_that_is_about_to_expire(
     assert account["last_refreshed_at"]
     assert account["token_expires_at"] == fresh["expires_at"]
     # And the next read is served from the store
-    assert tokens(api, account_id)["access_token"] == fresh["access_token"]
+    assert credentials(api, account_id)["access_token"] == fresh["access_token"]
     assert len(oauth_server.token_requests) == 2  # the code exchange and one refresh
 
 
@@ -84,14 +84,14 @@ def test_forced_refresh_gets_a_new_token_now(
 ) -> None:
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    before = tokens(api, account_id)
+    before = credentials(api, account_id)
 
     response = api.post(f"/v1/connected_accounts/{account_id}/refresh")
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "ACTIVE"
     assert "access_token" not in response.text  # the view, never the secret
-    assert tokens(api, account_id)["access_token"] != before["access_token"]
+    assert credentials(api, account_id)["access_token"] != before["access_token"]
     assert len(refreshes_of(oauth_server, before["refresh_token"])) == 1
 
 
@@ -101,10 +101,10 @@ def test_concurrent_refreshes_make_exactly_one_token_endpoint_call(
     # Given a due account, and a provider slow enough that every caller overlaps
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    old = tokens(api, account_id)
+    old = credentials(api, account_id)
     callers = 12
     with ThreadPoolExecutor(callers) as pool:  # one warm Lambda environment per caller
-        list(pool.map(lambda _: tokens(api, account_id), range(callers)))
+        list(pool.map(lambda _: credentials(api, account_id), range(callers)))
     make_due(tenant, started)
     oauth_server.token_endpoint_delay = 0.6
     barrier = threading.Barrier(callers + 3)
@@ -149,14 +149,14 @@ def test_refresh_without_a_new_refresh_token_keeps_the_old_one(
     # Given a provider that does not rotate refresh tokens and leaves them out
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    original = tokens(api, account_id)["refresh_token"]
+    original = credentials(api, account_id)["refresh_token"]
     oauth_server.omit_refresh_token = True
     # When the token is refreshed twice
     for _ in range(2):
         assert api.post(f"/v1/connected_accounts/{account_id}/refresh").status_code == 200
     # Then the refresh token kept working: it is still the one stored
     assert "refresh_token" not in oauth_server.issued_tokens[-1]
-    assert tokens(api, account_id)["refresh_token"] == original
+    assert credentials(api, account_id)["refresh_token"] == original
     assert len(refreshes_of(oauth_server, original)) == 2
 
 
@@ -169,7 +169,7 @@ def test_token_without_expires_in_never_expires_nor_refreshes(
     assert "due_at" not in stored(tenant.id, account_id)
 
     for _ in range(3):
-        assert tokens(api, account_id)["expires_at"] is None
+        assert credentials(api, account_id)["expires_at"] is None
     sweep(gateway)
 
     assert api.get(f"/v1/connected_accounts/{account_id}").json()["token_expires_at"] is None
@@ -184,7 +184,7 @@ def test_short_lived_tokens_are_not_refreshed_on_every_read(
     started = connect(api, anonymous, oauth_server)
     # When the app reads its credentials again and again
     for _ in range(3):
-        tokens(api, started.account["id"])
+        credentials(api, started.account["id"])
     # Then it refreshes halfway through a token's life at the earliest, not on each read
     assert [r["grant_type"] for r in oauth_server.token_requests] == ["authorization_code"]
 
@@ -220,7 +220,7 @@ def test_provider_5xx_leaves_the_account_active_and_it_is_retried(
     # Given a due account and a provider failing with 503
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    old = tokens(api, account_id)
+    old = credentials(api, account_id)
     make_due(tenant, started)
     oauth_server.token_endpoint_status = 503
     # When the app reads its credentials
@@ -233,7 +233,7 @@ def test_provider_5xx_leaves_the_account_active_and_it_is_retried(
     assert account["refresh_failures"] == 1
     assert "HTTP 503" in account["status_reason"]
     # And it backs off: the next read does not call the provider again
-    tokens(api, account_id)
+    credentials(api, account_id)
     assert len(refreshes_of(oauth_server, old["refresh_token"])) == 1
     retry_at = stored(tenant.id, account_id)["due_at"]
     assert retry_at > time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 30))
@@ -326,7 +326,7 @@ def test_a_crashed_holders_lease_lapses_and_the_next_caller_refreshes(
 ) -> None:
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]
-    old = tokens(api, account_id)
+    old = credentials(api, account_id)
     set_stored(
         tenant.id,
         account_id,
@@ -335,7 +335,7 @@ def test_a_crashed_holders_lease_lapses_and_the_next_caller_refreshes(
         lease_until=int(time.time() * 1000) - 1,
     )
 
-    fresh = tokens(api, account_id)
+    fresh = credentials(api, account_id)
 
     assert fresh["access_token"] != old["access_token"]
     item = stored(tenant.id, account_id)
@@ -354,8 +354,8 @@ def test_scheduled_run_refreshes_what_expires_soon_and_nothing_else(
     soon = connect(api, anonymous, oauth_server).account["id"]
     oauth_server.expires_in = 3600
     later = connect(api, anonymous, oauth_server).account["id"]
-    soon_rt = tokens(api, soon)["refresh_token"]
-    later_rt = tokens(api, later)["refresh_token"]
+    soon_rt = credentials(api, soon)["refresh_token"]
+    later_rt = credentials(api, later)["refresh_token"]
     # When the scheduled run runs
     counts = sweep(gateway)
     # Then it refreshed the first ahead of its expiry, not the second
@@ -364,7 +364,7 @@ def test_scheduled_run_refreshes_what_expires_soon_and_nothing_else(
     assert counts["TokensRefreshed"] >= 1
     assert counts["DueAccounts"] >= 1
     # And a second run right after has nothing more to do for it
-    rotated = tokens(api, soon)["refresh_token"]
+    rotated = credentials(api, soon)["refresh_token"]
     sweep(gateway)
     assert refreshes_of(oauth_server, rotated) == []
 
