@@ -22,6 +22,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m devstack.openapi --check
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 

@@ -105,8 +105,9 @@ def main() -> int:
 
 
 def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]:
-    from keyfob import aws, integrations
-    from keyfob.tenants import allow_aws_account, create_tenant
+    from keyfob.core import aws
+    from keyfob.services import integrations
+    from keyfob.services.tenants import allow_aws_account, create_tenant
 
     base = gateway.url
     tenant, key = create_tenant("bench")
@@ -243,7 +244,7 @@ def proxy_calls(
     oauth_account_id: str,
     api_key_account: dict[str, Any],
 ) -> None:
-    from keyfob import integrations
+    from keyfob.services import integrations
 
     request = {"method": "GET", "path": "/me"}
     with counted(results, "proxy (API key)"):

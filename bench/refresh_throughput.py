@@ -113,10 +113,16 @@ def _count(model: Any, **_: Any) -> None:
 
 def seed(token_url: str) -> tuple[str, str]:
     """A tenant, an integration with the fast provider, and ACCOUNTS due accounts."""
-    from keyfob import aws, crypto, integrations, store
-    from keyfob.ids import iso, new_id, now
-    from keyfob.models import AccountRecord, IntegrationCreate, Status
-    from keyfob.tenants import create_tenant
+    from keyfob.core import aws
+    from keyfob.core.ids import iso, new_id, now
+    from keyfob.models.api import IntegrationCreate
+    from keyfob.models.records import AccountRecord
+    from keyfob.models.types import Status
+    from keyfob.security import crypto
+    from keyfob.services import integrations
+    from keyfob.services.tenants import create_tenant
+    from keyfob.store import accounts
+    from keyfob.store.table import dump
 
     tenant, _ = create_tenant("bench")
     integration = integrations.create(
@@ -158,7 +164,7 @@ def seed(token_url: str) -> tuple[str, str]:
         )
         # The store's own item layout, written in batches: seeding 10,000 accounts one
         # transaction at a time would take longer than the run it prepares.
-        return {"PutRequest": {"Item": store._dump(store._account_item(record))}}
+        return {"PutRequest": {"Item": dump(accounts._item(record))}}
 
     def write(start: int) -> None:
         batch = [item(i) for i in range(start, min(start + 25, ACCOUNTS))]
@@ -214,8 +220,9 @@ def run(dynamodb: str, others: str, provider: str) -> int:
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
     sys.path.insert(0, str(ROOT / "layers" / "common"))
-    from keyfob import aws, sweep
-    from keyfob.config import settings
+    from keyfob.core import aws
+    from keyfob.core.config import settings
+    from keyfob.services import sweep
 
     started = time.monotonic()
     seed(f"{provider}/token")

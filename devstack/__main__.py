@@ -113,7 +113,7 @@ def shell_overrides(
 
 def _seed_tenant(api_key: str | None) -> tuple[str, str] | None:
     """The dev tenant: reused when the given key already opens one (a persistent backend)."""
-    from keyfob.tenants import create_tenant, tenant_for_api_key
+    from keyfob.services.tenants import create_tenant, tenant_for_api_key
 
     try:
         if api_key and (existing := tenant_for_api_key(api_key)):
@@ -129,7 +129,7 @@ def _allow_local_account(tenant_id: str, aws_account: str) -> None:
     """Events put on the local endpoint come from its one account: it acts for the dev
     tenant, so that commands can be tried at once."""
     try:
-        from keyfob.tenants import allow_aws_account
+        from keyfob.services.tenants import allow_aws_account
 
         allow_aws_account(tenant_id, aws_account)
     except Exception:  # keep serving; the traceback says why

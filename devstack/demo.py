@@ -11,8 +11,8 @@ CALLBACK_PATH = "/v1/oauth/callback"
 def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, str]:
     """Start the provider, register Keyfob's callback with it, and create an integration
     for it; returns the running provider and the integration's id."""
-    from keyfob import integrations
-    from keyfob.models import IntegrationCreate
+    from keyfob.models.api import IntegrationCreate
+    from keyfob.services import integrations
 
     provider = OAuthServer().start()
     client_id, client_secret = provider.register_client(

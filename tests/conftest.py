@@ -90,8 +90,8 @@ def stack_env(aws: EmbeddedAWS) -> dict[str, str]:
 
 
 def _forget_cached_settings() -> None:
-    from keyfob import aws as kf_aws
-    from keyfob.config import settings
+    from keyfob.core import aws as kf_aws
+    from keyfob.core.config import settings
 
     settings.cache_clear()
     kf_aws.reset()
@@ -123,7 +123,7 @@ def provider(oauth_server: OAuthServer) -> OAuthServer:
 
 
 def _tenant(name: str) -> Tenant:
-    from keyfob.tenants import create_tenant
+    from keyfob.services.tenants import create_tenant
 
     record, key = create_tenant(name)
     return Tenant(record.id, key)

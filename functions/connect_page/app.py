@@ -1,23 +1,22 @@
 """GET and POST /v1/connect/{token}: the hosted connect page (public: the token is the key)."""
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, connect_page
-from keyfob.observability import logger, metrics, traced
+from keyfob.services.connect_page import Visit
+from keyfob.web import connect_page
+from keyfob.web.handler import entry
+from keyfob.web.resolver import callback_url, create_app, public_base
 
-app = api.create_app()
+app = create_app()
 
 _PAGE = {200: {"description": "The page", "content": {"text/html": {}}}}
 
 
-def _visit() -> connect_page.Visit:
+def _visit() -> Visit:
     event = app.current_event
-    return connect_page.Visit(
-        base_url=api.public_base(app),
-        callback_url=api.callback_url(app),
+    return Visit(
+        base_url=public_base(app),
+        callback_url=callback_url(app),
         cookies=list(event.cookies or []),
         fetch_site=event.headers.get("sec-fetch-site"),
     )
@@ -58,9 +57,5 @@ def submit(token: str) -> Response[str]:
     )
 
 
-@metrics.log_metrics
-@traced
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Not api.handle: that refuses what is not JSON, and this body is a form.
-    return app.resolve(event, context)
+# Its body is a form, which the route reads itself.
+lambda_handler = entry(app, json_body=False)

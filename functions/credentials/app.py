@@ -1,17 +1,17 @@
 """GET /v1/connected_accounts/{id}/credentials and POST .../refresh: the tokens to act
 with, refreshed first when they are about to expire."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, tokens
-from keyfob.models import AccountView, Credentials, ResourceId
-from keyfob.observability import logger, traced
+from keyfob.models.api import AccountView, Credentials
+from keyfob.models.types import ResourceId
+from keyfob.services import credentials
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
 
-app = api.create_app()
+app = create_app()
 
 
 @app.get(
@@ -22,11 +22,10 @@ app = api.create_app()
     "number of simultaneous calls make one refresh. 503 `refresh_in_progress`: another "
     "refresh is under way, retry; 503 `refresh_failed`: the token has expired and the "
     "provider failed to refresh it for now (the account stays ACTIVE and is retried).",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
-    logger.info("credentials read", extra={"connected_account_id": account_id})
-    return tokens.credentials(api.tenant_id(app), account_id)
+    return credentials.credentials(tenant_id(app), account_id)
 
 
 @app.post(
@@ -35,15 +34,10 @@ def get_credentials(account_id: Annotated[ResourceId, Path()]) -> Credentials:
     description="Concurrent refreshes of one account make one call to the provider. 502 "
     "`refresh_failed`: the provider failed for now, the account stays ACTIVE; 409: the "
     "account is not ACTIVE (an `invalid_grant` makes it EXPIRED).",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def refresh(account_id: Annotated[ResourceId, Path()]) -> AccountView:
-    return tokens.force_refresh(api.tenant_id(app), account_id)
+    return credentials.force_refresh(tenant_id(app), account_id)
 
 
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

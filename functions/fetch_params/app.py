@@ -1,27 +1,27 @@
 """GET /v1/apps, /v1/apps/{app}, /v1/apps/{app}/params: the catalog."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, apps
 from keyfob.catalog import AuthScheme
-from keyfob.models import AppList, AppParams, AppView, Slug
-from keyfob.observability import logger, traced
+from keyfob.models.api import AppList, AppParams, AppView
+from keyfob.models.types import Slug
+from keyfob.services import apps
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, create_app
 
-app = api.create_app()
+app = create_app()
 
 
-@app.get("/v1/apps", summary="List the apps Keyfob can connect to", security=api.API_KEY_SECURITY)
+@app.get("/v1/apps", summary="List the apps Keyfob can connect to", security=API_KEY_SECURITY)
 def list_apps(
     auth_scheme: Annotated[AuthScheme | None, Query(description="Only apps offering it")] = None,
 ) -> AppList:
     return apps.list_all(auth_scheme)
 
 
-@app.get("/v1/apps/<app>", summary="One app and its auth schemes", security=api.API_KEY_SECURITY)
+@app.get("/v1/apps/<app>", summary="One app and its auth schemes", security=API_KEY_SECURITY)
 def get_app(app: Annotated[Slug, Path()]) -> AppView:
     return apps.get(app)
 
@@ -29,7 +29,7 @@ def get_app(app: Annotated[Slug, Path()]) -> AppView:
 @app.get(
     "/v1/apps/<app>/params",
     summary="The fields an integration and a connection need",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def get_params(
     app: Annotated[Slug, Path()],
@@ -38,9 +38,4 @@ def get_params(
     return apps.fields(app, auth_scheme)
 
 
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

@@ -1,17 +1,16 @@
 """POST /v1/connected_accounts: start connecting an end user's account."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, connections
-from keyfob.models import ConnectionCreate, InitiatedAccount
-from keyfob.observability import logger, metrics, traced
+from keyfob.models.api import ConnectionCreate, InitiatedAccount
+from keyfob.services import connections
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, tenant_id
 
-app = api.create_app()
+app = create_app()
 
 
 @app.post(
@@ -21,7 +20,7 @@ app = api.create_app()
     "app where the catalog names a call for it: a rejected one gives 422 "
     "`credentials_rejected` and no account.",
     responses={201: {"description": "Created"}},
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def initiate(
     request: ConnectionCreate,
@@ -29,16 +28,8 @@ def initiate(
         bool, Query(description="false: store the credential without asking the app")
     ] = True,
 ) -> Response[InitiatedAccount]:
-    account = connections.initiate(
-        api.tenant_id(app), request, api.callback_url(app), validate=validate
-    )
+    account = connections.initiate(tenant_id(app), request, callback_url(app), validate=validate)
     return Response(status_code=201, content_type="application/json", body=account)
 
 
-@metrics.log_metrics
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

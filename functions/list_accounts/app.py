@@ -1,23 +1,16 @@
 """GET /v1/connected_accounts and /v1/connected_accounts/{id}: no secrets."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, connections
-from keyfob.models import (
-    AccountPage,
-    AccountView,
-    EntityId,
-    ResourceId,
-    Slug,
-    Status,
-)
-from keyfob.observability import logger, traced
+from keyfob.models.api import AccountPage, AccountView
+from keyfob.models.types import EntityId, ResourceId, Slug, Status
+from keyfob.services import accounts
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
 
-app = api.create_app()
+app = create_app()
 
 
 @app.get(
@@ -26,7 +19,7 @@ app = api.create_app()
     description="Filtering by entity_id is an index lookup. The app, integration_id and "
     "status filters narrow each page, so a page may hold fewer than `limit` items while "
     "`next_cursor` is set: follow it until it is null.",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def list_accounts(
     entity_id: Annotated[EntityId | None, Query()] = None,
@@ -36,8 +29,8 @@ def list_accounts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AccountPage:
-    return connections.list_page(
-        api.tenant_id(app),
+    return accounts.list_page(
+        tenant_id(app),
         entity_id=entity_id,
         app=app_slug,
         integration_id=integration_id,
@@ -50,15 +43,10 @@ def list_accounts(
 @app.get(
     "/v1/connected_accounts/<account_id>",
     summary="One connected account (no secrets)",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def get_account(account_id: Annotated[ResourceId, Path()]) -> AccountView:
-    return connections.get(api.tenant_id(app), account_id)
+    return accounts.get(tenant_id(app), account_id)
 
 
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

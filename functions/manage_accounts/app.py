@@ -1,24 +1,23 @@
 """A connected account's lifecycle: delete (revoking the grant), disable, enable,
 reinitiate and confirm."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, lifecycle
-from keyfob.models import (
+from keyfob.models.api import (
     AccountView,
     Confirmation,
     Deleted,
     InitiatedAccount,
     Reinitiate,
-    ResourceId,
 )
-from keyfob.observability import logger, traced
+from keyfob.models.types import ResourceId
+from keyfob.services import confirmation, lifecycle
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, tenant_id
 
-app = api.create_app()
+app = create_app()
 
 AccountId = Annotated[ResourceId, Path()]
 
@@ -28,41 +27,41 @@ AccountId = Annotated[ResourceId, Path()]
     summary="Delete a connected account, revoking its grant at the provider first",
     description="Revocation is best effort (RFC 7009 or the provider's own call) and its "
     "outcome is in the response; the stored secrets are deleted either way.",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def delete_account(
     account_id: AccountId,
     revoke: Annotated[bool, Query(description="false: delete without revoking")] = True,
 ) -> Deleted:
-    return lifecycle.delete(api.tenant_id(app), account_id, revoke=revoke)
+    return lifecycle.delete(tenant_id(app), account_id, revoke=revoke)
 
 
 @app.post(
     "/v1/connected_accounts/<account_id>/disable",
     summary="Disable an ACTIVE account: secrets kept, credentials and refresh refused",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def disable(account_id: AccountId) -> AccountView:
-    return lifecycle.disable(api.tenant_id(app), account_id)
+    return lifecycle.disable(tenant_id(app), account_id)
 
 
 @app.post(
     "/v1/connected_accounts/<account_id>/enable",
     summary="Enable a disabled account again",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def enable(account_id: AccountId) -> AccountView:
-    return lifecycle.enable(api.tenant_id(app), account_id)
+    return lifecycle.enable(tenant_id(app), account_id)
 
 
 @app.post(
     "/v1/connected_accounts/<account_id>/reinitiate",
     summary="A new authorization URL for an EXPIRED or FAILED OAuth account, same id",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def reinitiate(account_id: AccountId, request: Reinitiate | None = None) -> InitiatedAccount:
     return lifecycle.reinitiate(
-        api.tenant_id(app), account_id, request or Reinitiate(), api.callback_url(app)
+        tenant_id(app), account_id, request or Reinitiate(), callback_url(app)
     )
 
 
@@ -72,15 +71,10 @@ def reinitiate(account_id: AccountId, request: Reinitiate | None = None) -> Init
     description="For integrations with require_confirmation. 403 `entity_mismatch`: the "
     "code reached another entity's session; the connection is refused for good and its "
     "grant revoked.",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def confirm(account_id: AccountId, request: Confirmation) -> AccountView:
-    return lifecycle.confirm(api.tenant_id(app), account_id, request)
+    return confirmation.confirm(tenant_id(app), account_id, request)
 
 
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

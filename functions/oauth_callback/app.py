@@ -4,14 +4,14 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, connections, pages
-from keyfob.errors import KeyfobError
-from keyfob.observability import logger, metrics, traced
+from keyfob.core.errors import KeyfobError
+from keyfob.services.callback import complete
+from keyfob.web import pages
+from keyfob.web.handler import entry
+from keyfob.web.resolver import create_app
 
-app = api.create_app()
+app = create_app()
 
 _Param = Annotated[str | None, Query(max_length=4096)]
 
@@ -29,23 +29,12 @@ def callback(
     error: _Param = None,
     iss: _Param = None,
 ) -> Response[Any]:
-    query = {
-        k: v
-        for k, v in {"state": state, "code": code, "error": error, "iss": iss}.items()
-        if v is not None
-    }
+    query = {"state": state, "code": code, "error": error, "iss": iss}
     try:
-        result = connections.complete_authorization(query)
+        outcome = complete({k: v for k, v in query.items() if v is not None})
     except KeyfobError as exc:
-        logger.info("callback refused", extra={"error_code": exc.code})
-        return pages.refusal(exc, app.current_event.headers.get("accept", ""))
-    return pages.outcome(result.account, result.return_url, result.confirmation_code)
+        return pages.callback_refusal(exc, app.current_event.headers.get("accept", ""))
+    return pages.callback_outcome(outcome.account, outcome.location)
 
 
-@metrics.log_metrics
-@traced
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context)
+lambda_handler = entry(app)

@@ -1,15 +1,16 @@
 """POST /v1/connected_accounts/{id}/proxy: a request to the app's API as the entity."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from keyfob import api, proxy
-from keyfob.models import ProxyRequest, ProxyResponse, ResourceId
-from keyfob.observability import logger, metrics, traced
+from keyfob.models.api import ProxyRequest, ProxyResponse
+from keyfob.models.types import ResourceId
+from keyfob.services import proxy
+from keyfob.web.handler import entry
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
 
-app = api.create_app()
+app = create_app()
 
 
 @app.post(
@@ -23,16 +24,12 @@ app = api.create_app()
     "headers); 403 `destination_not_allowed` (the host is not a public address); 502 "
     "`upstream_unreachable`, `upstream_failed`, `upstream_response_too_large` (over 5 MiB); "
     "504 `upstream_timeout` (20 s). Request bodies up to 5 MiB.",
-    security=api.API_KEY_SECURITY,
+    security=API_KEY_SECURITY,
 )
 def proxy_request(
     account_id: Annotated[ResourceId, Path()], request: ProxyRequest
 ) -> ProxyResponse:
-    return proxy.send(api.tenant_id(app), account_id, request)
+    return proxy.send(tenant_id(app), account_id, request)
 
 
-@metrics.log_metrics
-@traced
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return api.handle(app, event, context, max_body=proxy.MAX_REQUEST_BYTES)
+lambda_handler = entry(app, max_body=proxy.MAX_REQUEST_BYTES)

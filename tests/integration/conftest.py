@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from keyfob import tenants
-from keyfob.config import settings
+from keyfob.core.config import settings
+from keyfob.services import tenants
 from tests.conftest import Tenant
 from tests.integration.bus import Published, Queue
 
@@ -61,7 +61,7 @@ def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Setting]:
 @pytest.fixture
 def keyfob_logs() -> Iterator[io.StringIO]:
     """Everything Keyfob's Powertools logger emits, formatted exactly as in Lambda."""
-    from keyfob.observability import logger
+    from keyfob.core.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from devstack.gateway import Gateway
-from keyfob import cli
+from keyfob_admin import cli
 from tests.conftest import Api, Tenant
 from tests.integration.bus import command_event, send
 

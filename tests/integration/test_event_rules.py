@@ -16,7 +16,7 @@ from devstack.event_rules import RuleRelay
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from devstack.template import ACCOUNT_ID, Template
-from keyfob import commands, tenants
+from keyfob.services import commands, tenants
 from tests.conftest import Api, Tenant
 from tests.integration.flows import create_integration
 

@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from keyfob import aws
+from keyfob.core import aws
 from tests.conftest import Api, Tenant
 from tests.integration.bus import ROUND_TRIP, Published
 from tests.integration.conftest import Setting

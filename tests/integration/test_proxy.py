@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from devstack.oauth_provider import ApiReply, OAuthServer
-from keyfob.config import settings
+from keyfob.core.config import settings
 from tests.conftest import Api, Tenant
 from tests.integration.flows import connect, set_stored
 

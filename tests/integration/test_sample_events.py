@@ -12,8 +12,8 @@ import pytest
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from keyfob import commands, integrations
-from keyfob.models import IntegrationCreate
+from keyfob.models.api import IntegrationCreate
+from keyfob.services import commands, integrations
 from tests.conftest import Api, Tenant
 from tests.integration.bus import now
 from tests.integration.conftest import TRUSTED_ACCOUNT

@@ -388,7 +388,7 @@ def test_a_run_about_to_end_leaves_the_provider_alone_and_the_account_due(
 ) -> None:
     # Given a due account, and a scheduled run with less time left than a provider call
     # may take (stopped between the answer and the save, it would lose a rotated token)
-    from keyfob import tokens as refresher
+    from keyfob.services import refresh as refresher
 
     started = connect(api, anonymous, oauth_server)
     account_id = started.account["id"]

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 
 from keyfob.catalog import (
-    CATALOG_PATH,
     App,
     AuthScheme,
-    Catalog,
     Probe,
     Revocation,
     SchemeSpec,
@@ -20,7 +18,9 @@ from keyfob.catalog import (
     list_apps,
     placeholders,
 )
-from keyfob.errors import NotFound
+from keyfob.catalog.loader import CATALOG_PATH
+from keyfob.catalog.schema import Catalog
+from keyfob.core.errors import NotFound
 
 RAW: dict[str, Any] = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
 CATALOG = Catalog.model_validate(RAW)

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from keyfob import crypto
-from keyfob.errors import IntegrityError
+from keyfob.core.errors import Tampered
+from keyfob.security import crypto
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def test_round_trip_binds_tenant_and_record() -> None:
 @pytest.mark.parametrize(("tenant", "record"), [("tn_b", "ACCOUNT#1"), ("tn_a", "ACCOUNT#2")])
 def test_blob_does_not_decrypt_for_another_tenant_or_record(tenant: str, record: str) -> None:
     blob = crypto.encrypt({"k": "v"}, tenant_id="tn_a", record="ACCOUNT#1")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Tampered):
         crypto.decrypt(blob, tenant_id=tenant, record=record)
 
 
@@ -33,7 +33,7 @@ def test_tampered_ciphertext_fails_its_integrity_check() -> None:
     raw = bytearray(base64.b64decode(blob.ct))
     raw[0] ^= 1
     tampered = blob.model_copy(update={"ct": base64.b64encode(bytes(raw)).decode()})
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Tampered):
         crypto.decrypt(tampered, tenant_id="tn_a", record="ACCOUNT#1")
 
 
@@ -51,7 +51,7 @@ def test_each_encryption_uses_a_fresh_data_key_and_nonce() -> None:
 
 
 def test_an_account_secret_is_resealed_under_its_own_data_key_with_a_fresh_nonce() -> None:
-    from keyfob.models import AccountRecord
+    from keyfob.models.records import AccountRecord
 
     blob = crypto.seal_account({"refresh_token": "r1"}, tenant_id="tn_a", account_id="ca_1")
     account = AccountRecord.model_validate(
@@ -79,5 +79,5 @@ def test_an_account_secret_is_resealed_under_its_own_data_key_with_a_fresh_nonce
         "refresh_token": "r2"
     }
     # Still bound to its record: it does not open as another account's secret
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Tampered):
         crypto.decrypt(replaced, tenant_id="tn_a", record="ACCOUNT#ca_2")

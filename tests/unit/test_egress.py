@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 
-from keyfob import egress
-from keyfob.config import settings
+from keyfob.core.config import settings
+from keyfob.security import egress
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_a_name_that_resolves_to_loopback_is_refused_before_anything_is_sent(
     port, seen = local_server
     before = len(seen)
     with pytest.raises(egress.DestinationRefused) as refused:
-        egress.session().get(f"{scheme}://localhost:{port}/secret", timeout=5)
+        egress.guard(requests.Session()).get(f"{scheme}://localhost:{port}/secret", timeout=5)
     assert refused.value.host == "localhost"
     assert len(seen) == before
 
@@ -100,7 +101,7 @@ def test_with_loopback_allowed_the_same_request_goes_through(
     loopback_allowed: bool, local_server: tuple[int, list[str]]
 ) -> None:
     port, seen = local_server
-    response = egress.session().get(f"http://localhost:{port}/fine", timeout=5)
+    response = egress.guard(requests.Session()).get(f"http://localhost:{port}/fine", timeout=5)
     assert response.text == "ok"
     assert seen[-1] == "/fine"
 
@@ -109,4 +110,4 @@ def test_the_session_ignores_proxy_settings_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://10.0.0.1:3128")
-    assert egress.session().trust_env is False
+    assert egress.guard(requests.Session()).trust_env is False

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from keyfob.observability import traced
+from keyfob.core.observability import traced
 
 ROOT = Path(__file__).resolve().parents[2]
 

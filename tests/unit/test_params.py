@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from keyfob import params
-from keyfob.catalog import ParamField
-from keyfob.config import settings
-from keyfob.errors import Unprocessable
+from keyfob.catalog import ParamField, params
+from keyfob.core.config import settings
+from keyfob.core.errors import Invalid
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_valid_values_pass_with_defaults_applied_and_lists_split() -> None:
 
 
 def test_every_problem_is_named_at_once_without_echoing_values() -> None:
-    with pytest.raises(Unprocessable) as caught:
+    with pytest.raises(Invalid) as caught:
         params.validate(FIELDS, {"dc": "evil.com/x", "colour": "SECRET-ish"}, what="params")
     error = caught.value
     assert error.details == {

@@ -98,7 +98,7 @@ def test_every_makefile_built_layer_has_its_build_target() -> None:
 
 
 def test_account_indexes_project_the_list_view_and_no_secret() -> None:
-    from keyfob.models import AccountView
+    from keyfob.models.api import AccountView
 
     table = load_template(ROOT / "template.yaml")["Resources"]["KeyfobTable"]["Properties"]
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
@@ -112,7 +112,7 @@ def test_account_indexes_project_the_list_view_and_no_secret() -> None:
 
 
 def test_the_bus_lets_in_and_the_rule_delivers_exactly_the_commands_keyfob_handles() -> None:
-    from keyfob.commands import DETAIL_TYPES
+    from keyfob.services.commands import DETAIL_TYPES
 
     resources = load_template(ROOT / "template.yaml")["Resources"]
     allowed = [

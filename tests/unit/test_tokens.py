@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from keyfob import tokens
-from keyfob.models import OAuthSettings
+from keyfob.models.settings import OAuthSettings
+from keyfob.services import tokens
 
 OBTAINED = "2026-11-25T12:00:00.000000Z"
 
@@ -40,8 +40,9 @@ def test_given_no_refresh_token_then_it_is_due_when_it_expires() -> None:
 
 
 def test_stored_fields_say_whether_it_can_be_refreshed_and_reset_failures() -> None:
-    fields = tokens.stored_fields(token_set(None, refresh_token=None), OAuthSettings(), 3)
-    assert fields["refreshable"] is False
-    assert fields["token_version"] == 3
-    assert fields["refresh_failures"] == 0
-    assert fields["lease_owner"] is None
+    fields = tokens.token_changes(token_set(None, refresh_token=None), OAuthSettings(), 3)
+    assert fields.refreshable is False
+    assert fields.token_version == 3
+    assert fields.refresh_failures == 0
+    assert fields.lease_owner is None
+    assert "lease_owner" in fields.model_fields_set  # removed from the stored account

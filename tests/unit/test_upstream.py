@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
-import pytest
+import base64
 
-from keyfob import catalog, upstream
-from keyfob.catalog import AuthScheme, CredentialPlacement
-from keyfob.errors import Unprocessable
-from keyfob.models import ApiSettings
+import pytest
+import requests
+
+from keyfob import catalog
+from keyfob.auth import upstream
+from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
+from keyfob.core.errors import Invalid
+from keyfob.models.settings import ApiSettings
+
+
+def _sent(placement: CredentialPlacement, values: dict[str, str]) -> requests.PreparedRequest:
+    """A request to https://api.example.com/x?q=1 with the credential applied."""
+    scheme = SchemeSpec.model_validate(
+        {
+            "type": "API_KEY",
+            "connection_fields": [{"name": "api_key", "display_name": "k", "description": "k"}],
+            "apply": placement.model_dump(),
+        }
+    )
+    credential = upstream.placed(scheme, values)
+    return requests.Request("GET", "https://api.example.com/x?q=1", auth=credential).prepare()
 
 
 def test_header_placement_with_a_prefix() -> None:
     placement = CredentialPlacement(
         location="header", name="Authorization", prefix="Bearer ", field="api_key"
     )
-    assert upstream.apply(placement, {"api_key": "k"}) == ({"Authorization": "Bearer k"}, {}, None)
+    sent = _sent(placement, {"api_key": "k"})
+    assert sent.headers["Authorization"] == "Bearer k"
+    assert sent.url == "https://api.example.com/x?q=1"
 
 
 def test_query_placement() -> None:
     placement = CredentialPlacement(location="query", name="key", field="api_key")
-    assert upstream.apply(placement, {"api_key": "k"}) == ({}, {"key": "k"}, None)
+    sent = _sent(placement, {"api_key": "k"})
+    assert sent.url == "https://api.example.com/x?q=1&key=k"
+    assert "Authorization" not in sent.headers
 
 
 def test_basic_placement_without_a_password() -> None:
     placement = CredentialPlacement(location="basic", username_field="api_key")
-    assert upstream.apply(placement, {"api_key": "sk"}) == ({}, {}, ("sk", ""))
+    sent = _sent(placement, {"api_key": "sk"})
+    assert sent.headers["Authorization"] == f"Basic {base64.b64encode(b'sk:').decode()}"
 
 
 @pytest.mark.parametrize(
@@ -47,7 +69,7 @@ def test_given_an_override_then_it_replaces_the_catalogs_base_and_identity() -> 
 
 def test_given_a_private_address_then_the_override_is_refused() -> None:
     app = catalog.get_app("github")
-    with pytest.raises(Unprocessable) as refused:
+    with pytest.raises(Invalid) as refused:
         upstream.effective_settings(
             app, app.scheme(AuthScheme.BEARER_TOKEN), ApiSettings(base_url="https://10.0.0.1/api")
         )

@@ -1,0 +1,24 @@
+"""Auth scheme families behind one interface (``keyfob.auth.base.Family``): one module
+per family. A family's module, and what it imports (Authlib, requests), loads only
+when a connection of that family is worked on."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from keyfob.catalog import AuthScheme
+
+if TYPE_CHECKING:
+    from keyfob.auth.base import Family
+
+
+@cache
+def family(scheme: AuthScheme) -> Family:
+    if scheme is AuthScheme.OAUTH2:
+        from keyfob.auth.oauth2 import OAuth2
+
+        return OAuth2()
+    from keyfob.auth.static import Static
+
+    return Static()

@@ -1,0 +1,112 @@
+"""The one interface every auth scheme family implements.
+
+A family takes a connection from its start to its end: ``begin`` (where to send the
+user, or the credential to store at once), ``complete`` (the provider's answer, back at
+the callback), ``refresh``, ``revoke``, ``apply`` (the credential on a request to the
+app's API) and ``probe`` (prove a credential with the app's identity call). The services
+call these and own everything around them: records, status transitions, events, leases.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from keyfob.catalog import SchemeSpec
+from keyfob.models.records import IntegrationRecord
+from keyfob.models.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from keyfob.auth.upstream import Credential, ProbeResult
+
+RevocationStatus = Literal["revoked", "failed", "not_supported"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """An integration and one connection's plain params, with the integration's
+    decrypted client secret where the family needs one."""
+
+    integration: IntegrationRecord
+    params: Mapping[str, str]
+    client_secret: str = ""
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Where to send the user's browser, and what the callback must match it with."""
+
+    url: str
+    state: str
+    code_verifier: str | None
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A started connection: an authorization to send the user to, or a credential that
+    is complete as given (to verify and store)."""
+
+    authorization: Authorization | None = None
+    credential: dict[str, Any] = field(default_factory=dict)
+
+
+class GrantError(Exception):
+    """The provider did not give a credential; the message is safe to store and show.
+
+    ``transient``: the provider may well answer next time (a timeout, a 5xx, a 429), so
+    the grant itself is not in doubt. ``error``: the RFC 6749 error code, if one came.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, error: str | None = None):
+        super().__init__(message)
+        self.transient = transient
+        self.error = error
+
+
+class Family(ABC):
+    """One family of auth schemes. What a family has no use for raises GrantError; its
+    flags say beforehand what it does."""
+
+    # Whether a connection is made in the user's browser (a redirect and a callback).
+    redirects: ClassVar[bool]
+    # Whether its credential expires and ``refresh`` renews it.
+    renews: ClassVar[bool]
+    # Whether ``revoke`` can end its grant at the provider.
+    revocable: ClassVar[bool]
+
+    @abstractmethod
+    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
+        """Start a connection; ``secret``: the secret connection fields the user gave."""
+
+    def complete(
+        self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> dict[str, Any]:
+        raise GrantError("this connection has no callback")
+
+    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+        raise GrantError("this credential is not refreshed")
+
+    def revoke(
+        self, context: Context, credential: Mapping[str, Any]
+    ) -> tuple[RevocationStatus, str | None]:
+        raise GrantError("this credential is not revoked by Keyfob")
+
+    def apply(self, scheme: SchemeSpec, values: Mapping[str, Any]) -> Credential:
+        """The credential as a requests auth hook, the way the app takes it."""
+        from keyfob.auth.upstream import placed
+
+        return placed(scheme, values)
+
+    def probe(
+        self,
+        api: ApiSettings,
+        scheme: SchemeSpec,
+        credential: Mapping[str, Any],
+        params: Mapping[str, str],
+    ) -> ProbeResult:
+        """Call the app's identity endpoint with the credential and read the answer."""
+        from keyfob.auth.upstream import probe
+
+        return probe(api, self.apply(scheme, credential), params)

@@ -1,0 +1,359 @@
+"""OAuth 2.0 on Authlib's client: the authorization code flow with PKCE (RFC 6749, RFC
+7636), refresh (RFC 6749 section 6) and revocation (RFC 7009, or the provider's own
+call). Every request goes through the egress guard (``keyfob.security.http``).
+
+What is Keyfob's own here: the catalog's settings with an integration's overrides,
+the provider quirks, as Authlib compliance hooks (GitHub's errors with a 200 and its
+form-encoded answers, a non-numeric ``expires_in``, answers too large to be a token),
+and what a failure means for the grant (transient or not, and the RFC 6749 error code,
+the only provider text ever kept). Authlib is imported only where a provider is called.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from keyfob import catalog
+from keyfob.auth.base import Authorization, Begun, Context, Family, GrantError, RevocationStatus
+from keyfob.catalog import App, SchemeSpec
+from keyfob.catalog.params import template_problem
+from keyfob.core.errors import Invalid
+from keyfob.core.ids import iso, now
+from keyfob.models.settings import OAuthSettings
+from keyfob.models.types import set_fields
+from keyfob.security import http
+
+if TYPE_CHECKING:
+    import requests
+    from authlib.oauth2.client import OAuth2Client
+
+_URL_FIELDS = ("authorization_url", "token_url", "revocation_url")
+# The provider's own revocation URL may also name the client and the token.
+_REVOCATION_PLACEHOLDERS = frozenset({"client_id", "token"})
+# What the authorization request's own parameters are; an integration cannot set them.
+_RESERVED = frozenset({"response_type", "client_id", "redirect_uri", "state", "scope"})
+_MAX_TOKEN_RESPONSE = 64 * 1024
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_code_verifier() -> str:
+    # 64 random bytes -> 86 characters, inside RFC 7636's 43..128.
+    return secrets.token_urlsafe(64)
+
+
+def effective_settings(
+    app: App, scheme: SchemeSpec, overrides: OAuthSettings | None
+) -> OAuthSettings:
+    """The catalog's OAuth settings with the integration's overrides on top, validated."""
+    base = OAuthSettings(
+        authorization_url=scheme.authorization_url,
+        token_url=scheme.token_url,
+        revocation_url=scheme.revocation_url,
+        revocation=scheme.revocation,
+        token_endpoint_auth_method=scheme.token_endpoint_auth_method,
+        scope_separator=scheme.scope_separator,
+        authorization_params=dict(scheme.authorization_params),
+        pkce=scheme.pkce,
+        refresh_buffer_seconds=scheme.refresh_buffer_seconds,
+        token_lifetime_seconds=scheme.token_lifetime_seconds,
+    )
+    update = set_fields(overrides)
+    # Either revocation style replaces the catalog's, whichever it used.
+    if "revocation_url" in update:
+        update.setdefault("revocation", None)
+    if "revocation" in update:
+        update.setdefault("revocation_url", None)
+    merged = base.model_copy(update=update)
+    fields = {f.name for f in scheme.connection_fields}
+    missing = [f for f in ("authorization_url", "token_url") if not getattr(merged, f)]
+    urls = {f"oauth.{name}": getattr(merged, name) for name in _URL_FIELDS}
+    invalid = [
+        {"field": field, "reason": problem}
+        for field, url in urls.items()
+        if url and (problem := template_problem(url, fields))
+    ]
+    if merged.revocation and (
+        problem := template_problem(merged.revocation.url, fields, _REVOCATION_PLACEHOLDERS)
+    ):
+        invalid.append({"field": "oauth.revocation.url", "reason": problem})
+    if missing or invalid:
+        raise Invalid(
+            "invalid_oauth_settings",
+            "OAuth settings incomplete or invalid: "
+            + ", ".join(
+                [f"oauth.{m} is required" for m in missing] + [i["field"] for i in invalid]
+            ),
+            {"missing": [f"oauth.{m}" for m in missing], "invalid": invalid},
+        )
+    return merged
+
+
+def resolve(endpoints: OAuthSettings, params: Mapping[str, str]) -> OAuthSettings:
+    """Fill {placeholders} (a Zendesk subdomain, a Shopify shop) from connection params."""
+    return endpoints.model_copy(
+        update={
+            name: catalog.fill(url, dict(params))
+            for name in _URL_FIELDS
+            if (url := getattr(endpoints, name))
+        }
+    )
+
+
+def token_set(payload: Mapping[str, Any], default_lifetime: int | None = None) -> dict[str, Any]:
+    """Normalise a token response; expires_in becomes an absolute expires_at. Without
+    expires_in the token does not expire, unless the app's tokens have a known lifetime."""
+    obtained = now()
+    tokens = {k: v for k, v in payload.items() if k != "expires_in"}
+    tokens["obtained_at"] = iso(obtained)
+    seconds = _seconds(payload.get("expires_in"))
+    if seconds is None:
+        seconds = default_lifetime
+    tokens["expires_at"] = iso(obtained + timedelta(seconds=seconds)) if seconds else None
+    return tokens
+
+
+def _seconds(expires_in: Any) -> int | None:
+    try:
+        seconds = int(expires_in) if expires_in not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and seconds > 0 else None
+
+
+def _error_code(error: Any) -> str:
+    code = str(error)
+    return code if _ERROR_CODE.match(code) else "unrecognised_error"
+
+
+# --- the provider quirks, as compliance hooks ---------------------------------------
+
+
+def _screened(response: requests.Response) -> requests.Response:
+    """A token endpoint's answer made fit for Authlib to read, or refused: too large to
+    be a token, a failure that may pass (5xx, 429), a form-encoded answer (GitHub's
+    legacy one, when a proxy drops our Accept header), a non-numeric expires_in, an
+    empty refresh_token, an error status without an RFC 6749 error."""
+    if len(response.content) > _MAX_TOKEN_RESPONSE:
+        raise GrantError("token endpoint response too large")
+    if response.status_code >= 500 or response.status_code == 429:
+        raise GrantError(f"token endpoint returned HTTP {response.status_code}", transient=True)
+    content_type = response.headers.get("Content-Type", "")
+    if "application/x-www-form-urlencoded" in content_type or "text/plain" in content_type:
+        payload: Any = dict(parse_qsl(response.text))
+    else:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+    if isinstance(payload, dict):
+        # GitHub reports errors with a 200: Authlib raises for an `error` whatever the status.
+        if response.status_code != 200 and "error" not in payload:
+            raise GrantError(f"token endpoint returned HTTP {response.status_code}")
+        if "expires_in" in payload and _seconds(payload["expires_in"]) is None:
+            del payload["expires_in"]
+        # An empty refresh token is none: a refresh then keeps the one it was made with.
+        if "refresh_token" in payload and not payload["refresh_token"]:
+            del payload["refresh_token"]
+        response._content = json.dumps(payload).encode()
+        response.headers["Content-Type"] = "application/json"
+    elif response.status_code != 200:
+        raise GrantError(f"token endpoint returned HTTP {response.status_code}")
+    return response
+
+
+@cache
+def _client_class() -> type[OAuth2Client]:
+    """Authlib's OAuth 2.0 client on a requests session of our own (its requests
+    integration's client authentication, errors and per-request options)."""
+    from authlib.integrations.requests_client import OAuthError
+    from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
+    from authlib.oauth2.client import OAuth2Client
+
+    class Client(OAuth2Client):  # type: ignore[misc]
+        client_auth_class = OAuth2ClientAuth
+        oauth_error_class = OAuthError
+        SESSION_REQUEST_PARAMS = ("timeout", "allow_redirects")
+
+    return Client
+
+
+def _client(context: Context, oauth: OAuthSettings) -> OAuth2Client:
+    """Authlib's client for the integration, on this thread's guarded session, with the
+    provider quirks hooked in."""
+    client = _client_class()(
+        http.session(),
+        client_id=context.integration.client_id,
+        client_secret=context.client_secret,
+        token_endpoint_auth_method=oauth.token_endpoint_auth_method,
+        revocation_endpoint_auth_method=oauth.token_endpoint_auth_method,
+    )
+    for hook in ("access_token_response", "refresh_token_response"):
+        client.register_compliance_hook(hook, _screened)
+    return client
+
+
+def _token_request(context: Context, what: str, **request: Any) -> dict[str, Any]:
+    """One call of the token endpoint through Authlib; raises GrantError."""
+    import requests
+    from authlib.integrations.requests_client import OAuthError
+
+    oauth = settings_of(context)
+    assert oauth.token_url
+    client = _client(context, oauth)
+    call = client.refresh_token if "refresh_token" in request else client.fetch_token
+    try:
+        token = call(oauth.token_url, timeout=http.timeout(), allow_redirects=False, **request)
+    except OAuthError as exc:
+        reason = _error_code(exc.error)
+        raise GrantError(f"token endpoint refused {what}: {reason}", error=reason) from None
+    except requests.Timeout:
+        raise GrantError("token endpoint timed out", transient=True) from None
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "error"
+        raise GrantError(f"token endpoint returned HTTP {status}") from None
+    except requests.RequestException:
+        raise GrantError("token endpoint could not be reached", transient=True) from None
+    except ValueError:
+        raise GrantError("token endpoint response had no access_token") from None
+    if not isinstance(token.get("access_token"), str):
+        raise GrantError("token endpoint response had no access_token")
+    return token_set(token, oauth.token_lifetime_seconds)
+
+
+def settings_of(context: Context) -> OAuthSettings:
+    """The integration's OAuth settings for one connection's params."""
+    assert context.integration.oauth is not None
+    return resolve(context.integration.oauth, context.params)
+
+
+class OAuth2(Family):
+    """The authorization code flow, refreshed and revoked at the provider."""
+
+    redirects = True
+    renews = True
+    revocable = True
+
+    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
+        from authlib.oauth2.client import OAuth2Client
+
+        oauth = settings_of(context)
+        integration = context.integration
+        assert oauth.authorization_url and integration.client_id
+        state = new_state()
+        verifier = new_code_verifier() if oauth.pkce else None
+        extra = {k: v for k, v in (oauth.authorization_params or {}).items() if k not in _RESERVED}
+        if integration.scopes:
+            extra["scope"] = (oauth.scope_separator or " ").join(integration.scopes)
+        client = OAuth2Client(
+            None,
+            client_id=integration.client_id,
+            code_challenge_method="S256" if verifier else None,
+        )
+        # The endpoint's own query stays, but for what the request itself sets.
+        parts = urlsplit(oauth.authorization_url)
+        ours = {*extra, *_RESERVED, "code_challenge", "code_challenge_method"}
+        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
+        endpoint = urlunsplit(parts._replace(query=urlencode(kept)))
+        url, _ = client.create_authorization_url(
+            endpoint, state=state, code_verifier=verifier, redirect_uri=redirect_uri, **extra
+        )
+        return Begun(authorization=Authorization(url, state, verifier))
+
+    def complete(
+        self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"code": code, "redirect_uri": redirect_uri}
+        if code_verifier is not None:
+            request["code_verifier"] = code_verifier
+        return _token_request(context, "the code", grant_type="authorization_code", **request)
+
+    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+        """A new token set. Providers that do not rotate refresh tokens leave it out of
+        the answer: Authlib keeps the one refreshed with, which stays good."""
+        refresh_token = str(credential["refresh_token"])
+        return _token_request(context, "the refresh token", refresh_token=refresh_token)
+
+    def revoke(
+        self, context: Context, credential: Mapping[str, Any]
+    ) -> tuple[RevocationStatus, str | None]:
+        """Revoke the grant at the provider, best effort: (status, message safe to show)."""
+        import requests
+
+        oauth = settings_of(context)
+        custom = oauth.revocation
+        if custom is None and not oauth.revocation_url:
+            return "not_supported", "the app has no revocation endpoint"
+        # RFC 7009 2.1: revoking the refresh token ends the grant and its access tokens.
+        wanted = custom.token if custom else "refresh_token"
+        kind = wanted if credential.get(wanted) else "access_token"
+        token = str(credential.get(kind) or "")
+        if not token:
+            return "failed", "no token to revoke"
+        try:
+            if custom is None:
+                assert oauth.revocation_url
+                response = _client(context, oauth).revoke_token(
+                    oauth.revocation_url,
+                    token=token,
+                    token_type_hint=kind,
+                    timeout=http.timeout(),
+                    allow_redirects=False,
+                )
+            else:
+                response = _own_revocation(context, oauth, token)
+        except requests.Timeout:
+            return "failed", "revocation endpoint timed out"
+        except requests.RequestException:
+            return "failed", "revocation endpoint could not be reached"
+        if not 200 <= response.status_code < 300:
+            return "failed", f"revocation endpoint returned HTTP {response.status_code}"
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = None
+        # Slack answers 200 with {"ok": false, "error": ...} when it did not revoke.
+        if isinstance(payload, dict) and payload.get("ok") is False:
+            reason = _error_code(payload["error"]) if "error" in payload else "ok: false"
+            return "failed", f"revocation endpoint refused: {reason}"
+        return "revoked", None
+
+
+def _own_revocation(context: Context, oauth: OAuthSettings, token: str) -> requests.Response:
+    """A provider's own revocation call (GitHub's, Slack's, Notion's ...), as the catalog
+    describes it."""
+    custom = oauth.revocation
+    client_id = context.integration.client_id or ""
+    assert custom is not None
+    headers = {"Accept": "application/json", **custom.headers}
+    url = catalog.fill(
+        custom.url, {"client_id": quote(client_id, safe=""), "token": quote(token, safe="")}
+    )
+    auth = (client_id, context.client_secret) if custom.client_auth == "basic" else None
+    placed = {custom.token_param: token}
+    form = placed if custom.token_in == "form" else None
+    body = placed if custom.token_in == "json" else None
+    if custom.token_in == "bearer":
+        headers["Authorization"] = f"Bearer {token}"
+    elif custom.token_in == "query":
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(placed)}"
+    return http.session().request(
+        custom.method,
+        url,
+        data=form,
+        json=body,
+        auth=auth,
+        headers=headers,
+        timeout=http.timeout(),
+        allow_redirects=False,
+    )

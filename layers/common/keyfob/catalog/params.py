@@ -1,0 +1,137 @@
+"""Validation of the values a developer or an end user supplies against catalog fields."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from keyfob.catalog.loader import fill, placeholders
+from keyfob.catalog.schema import AuthScheme, ParamField, SchemeSpec
+from keyfob.core.config import settings
+from keyfob.core.errors import Invalid
+
+ParamValues = dict[str, str | list[str]]
+
+
+def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
+    """What the developer supplies once for an integration of this scheme."""
+    if scheme.type is not AuthScheme.OAUTH2:
+        return []
+    return [
+        ParamField(
+            name="client_id",
+            display_name="Client ID",
+            description="The OAuth client id of your app registered with the provider.",
+        ),
+        ParamField(
+            name="client_secret",
+            display_name="Client secret",
+            description="The OAuth client secret of your app registered with the provider.",
+            secret=True,
+        ),
+        ParamField(
+            name="scopes",
+            display_name="Scopes",
+            type="string_list",
+            description="Scopes to request; the app's defaults when omitted.",
+            required=False,
+            default=list(scheme.default_scopes),
+        ),
+    ]
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    address = _ip(host)
+    return host == "localhost" or (address is not None and address.is_loopback)
+
+
+def url_problem(value: str) -> str | None:
+    """Why a URL Keyfob will call or send a browser to is unacceptable, or None."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if not parts.hostname:
+        return "must be an absolute URL"
+    if parts.username or parts.password:
+        return "must not carry credentials"
+    if parts.fragment:
+        return "must not have a fragment"
+    local_allowed = settings().allow_http_loopback and _is_loopback(parts.hostname)
+    address = _ip(parts.hostname)
+    # Keyfob calls these URLs from inside AWS: no link-local (instance metadata), private
+    # or loopback address literals. A host name is not resolved here, so a name that
+    # points at such an address is not caught by this check.
+    if address is not None and not address.is_global and not local_allowed:
+        return "must not be a private, loopback or link-local address"
+    if parts.scheme == "https" or (parts.scheme == "http" and local_allowed):
+        return None
+    return "must use https"
+
+
+def template_problem(url: str, fields: Collection[str], extra: Collection[str] = ()) -> str | None:
+    """url_problem for a URL with {placeholders}, which must name known fields."""
+    unknown = [p for p in placeholders(url) if p not in fields and p not in extra]
+    if unknown:
+        return f"unknown placeholder {unknown[0]}"
+    return url_problem(fill(url, {p: "x" for p in [*fields, *extra]}))
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    if isinstance(value, list):
+        return [v for v in value if v]
+    return [v for v in re.split(r"[\s,]+", value) if v]
+
+
+def validate(
+    fields: Sequence[ParamField], values: Mapping[str, str | list[str]], *, what: str
+) -> ParamValues:
+    """Check values against fields; a 422 names every missing, unknown or invalid field."""
+    known = {f.name: f for f in fields}
+    missing = [
+        f.name for f in fields if f.required and f.default is None and not values.get(f.name)
+    ]
+    unknown = sorted(set(values) - set(known))
+    invalid: list[dict[str, str]] = []
+    result: ParamValues = {}
+    for field in fields:
+        raw = values.get(field.name, field.default)
+        if raw is None or raw == "":
+            continue
+        if field.type == "string_list":
+            result[field.name] = _as_list(raw)
+            continue
+        if not isinstance(raw, str):
+            invalid.append({"field": field.name, "reason": "must be a string"})
+            continue
+        value = raw.strip()
+        if field.pattern and not re.fullmatch(field.pattern, value):
+            invalid.append({"field": field.name, "reason": f"must match {field.pattern}"})
+        elif field.type == "url" and (problem := url_problem(value)):
+            invalid.append({"field": field.name, "reason": problem})
+        else:
+            result[field.name] = value
+    if missing or unknown or invalid:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown " + ", ".join(unknown))
+        if invalid:
+            parts.append("invalid " + ", ".join(i["field"] for i in invalid))
+        raise Invalid(
+            f"invalid_{what}",
+            f"Invalid {what}: " + "; ".join(parts),
+            {"missing": missing, "unknown": unknown, "invalid": invalid},
+        )
+    return result

@@ -1,0 +1,193 @@
+"""The records stored in DynamoDB, apart from the API's models: a record holds what the
+API never shows (encrypted secrets, leases, hashes), and the API shows what a record
+is turned into (``AccountRecord.view``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from keyfob.catalog import AuthScheme
+from keyfob.models.api import AccountView
+from keyfob.models.settings import ApiSettings, OAuthSettings
+from keyfob.models.types import PENDING, Status
+
+
+class Record(BaseModel):
+    # A newer writer's extra attributes do not break an older reader.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+class EncryptedBlob(Record):
+    """What is stored: never the plaintext, never the plaintext data key."""
+
+    v: int
+    edk: str  # KMS-encrypted data key, base64
+    nonce: str  # 96-bit GCM nonce, base64
+    ct: str  # ciphertext with the GCM tag, base64
+
+
+class TenantRecord(Record):
+    id: str
+    name: str
+    api_key_prefix: str
+    created_at: str
+
+
+class IntegrationRecord(Record):
+    tenant_id: str
+    id: str
+    name: str
+    app: str
+    auth_scheme: AuthScheme
+    client_id: str | None = None
+    scopes: list[str] = []
+    oauth: OAuthSettings | None = None
+    api: ApiSettings | None = None
+    require_confirmation: bool = False
+    secret: EncryptedBlob | None = None
+    account_count: int = 0
+    created_at: str
+
+
+LAPSED_REASON = {
+    Status.INITIATED: "authorization was not completed in time",
+    Status.AWAITING_CONFIRMATION: "the connection was not confirmed in time",
+}
+
+
+class AccountRecord(Record):
+    """A connected account as stored."""
+
+    tenant_id: str
+    id: str
+    integration_id: str
+    app: str
+    auth_scheme: AuthScheme
+    entity_id: str
+    status: Status
+    status_reason: str | None = None
+    labels: dict[str, str] = {}
+    # Connection params that are not secret; the secret ones are in ``secret``.
+    params: dict[str, str] = {}
+    token_expires_at: str | None = None
+    last_refreshed_at: str | None = None
+    refresh_failures: int = 0
+    upstream_account_id: str | None = None
+    upstream_display_name: str | None = None
+    created_at: str
+    updated_at: str
+    secret: EncryptedBlob | None = None
+    return_url: str | None = None
+    # Epoch seconds after which an INITIATED or AWAITING_CONFIRMATION account has lapsed.
+    pending_until: int | None = None
+    # When the scheduled run next has work on this account (refresh, expiry); indexed.
+    due_at: str | None = None
+    # Bumped by every write of the secret: the optimistic lock of token refreshes.
+    token_version: int = 0
+    # Whether the secret holds a refresh token (known without decrypting it).
+    refreshable: bool = False
+    lease_owner: str | None = None
+    lease_until: int | None = None  # epoch milliseconds
+    confirmation_hash: str | None = None
+    # The AWS account whose command started the connection: its events name it.
+    requested_by_account: str | None = None
+
+    def lapsed(self, now_epoch: float) -> bool:
+        return (
+            self.status in PENDING
+            and self.pending_until is not None
+            and self.pending_until <= now_epoch
+        )
+
+    def effective(self, now_epoch: float) -> AccountRecord:
+        """The account as it stands: a pending attempt past its time is EXPIRED, whether
+        or not the scheduled run has recorded it yet."""
+        if not self.lapsed(now_epoch):
+            return self
+        return self.model_copy(
+            update={"status": Status.EXPIRED, "status_reason": LAPSED_REASON[self.status]}
+        )
+
+    def view(self) -> AccountView:
+        return AccountView.model_validate(self.model_dump(include=set(AccountView.model_fields)))
+
+
+class Increment(BaseModel):
+    """A number added to the stored one (DynamoDB's ADD), whatever it is now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: int = 1
+
+
+class AccountChanges(BaseModel):
+    """A write of some of an account's attributes: exactly the fields given are written,
+    and a field given as None is removed. The status is not among them: only the state
+    machine (``keyfob.services.transitions``) changes it."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    status_reason: str | None = None
+    token_expires_at: str | None = None
+    last_refreshed_at: str | None = None
+    refresh_failures: int | None = None
+    upstream_account_id: str | None = None
+    upstream_display_name: str | None = None
+    updated_at: str | None = None
+    secret: EncryptedBlob | None = None
+    return_url: str | None = None
+    pending_until: int | None = None
+    due_at: str | None = None
+    token_version: int | Increment | None = None
+    refreshable: bool | None = None
+    lease_owner: str | None = None
+    lease_until: int | None = None
+    confirmation_hash: str | None = None
+
+    def merged(self, other: AccountChanges) -> AccountChanges:
+        """These changes with ``other``'s on top."""
+        given = {name: getattr(other, name) for name in other.model_fields_set}
+        return self.model_copy(update=given)
+
+
+class StateRecord(Record):
+    """A pending OAuth authorization, keyed by the hash of its state value."""
+
+    state_hash: str
+    tenant_id: str
+    account_id: str
+    integration_id: str
+    code_verifier: str | None = None
+    redirect_uri: str
+    return_url: str | None = None
+    params: dict[str, str] = {}
+    created_at: str
+    expires_at: int
+
+
+class LinkRecord(Record):
+    """A connect link, keyed by the hash of the secret token in its URL; single use."""
+
+    link_hash: str
+    id: str
+    tenant_id: str
+    integration_id: str
+    entity_id: str
+    redirect_url: str
+    labels: dict[str, str] = {}
+    created_at: str
+    expires_at: int
+    used_at: str | None = None
+    account_id: str | None = None
+
+
+class OutboxRecord(Record):
+    """An event PutEvents refused, kept for the scheduled run to send again. The event
+    is encrypted: an Initiated event carries an authorization URL, whose state Keyfob
+    otherwise stores only hashed."""
+
+    event_id: str
+    tenant_id: str
+    recorded_at: str
+    event: EncryptedBlob
+    ttl: int  # DynamoDB's TTL drops an event nobody could send for a week

@@ -1,0 +1,35 @@
+"""Outbound HTTP to providers and apps: one pooled ``requests`` session per thread, every
+connection of which reaches public addresses only (keyfob.security.egress).
+
+The scheduled run refreshes many accounts in parallel threads; a session each keeps
+their connections alive without sharing one session's state across threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from keyfob.core.config import settings
+
+if TYPE_CHECKING:
+    import requests
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    current: requests.Session | None = getattr(_local, "session", None)
+    if current is None:
+        import requests
+
+        from keyfob.security import egress
+
+        current = egress.guard(requests.Session())
+        _local.session = current
+    return current
+
+
+def timeout() -> tuple[float, float]:
+    """(connect, read) seconds for every provider call."""
+    return 3.05, settings().http_timeout

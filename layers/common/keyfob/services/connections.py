@@ -1,0 +1,219 @@
+"""Starting a connection: an authorization to send the user to (INITIATED), or a credential
+verified with the app and stored at once (ACTIVE)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from keyfob import auth, catalog
+from keyfob.auth.base import Begun, Context
+from keyfob.catalog.params import url_problem
+from keyfob.catalog.params import validate as validate_params
+from keyfob.core.config import settings
+from keyfob.core.errors import Invalid, UpstreamFailed
+from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
+from keyfob.core.observability import logger, metrics
+from keyfob.models.api import ConnectionCreate, InitiatedAccount
+from keyfob.models.records import (
+    AccountChanges,
+    AccountRecord,
+    IntegrationRecord,
+    LinkRecord,
+    StateRecord,
+)
+from keyfob.models.types import Status
+from keyfob.services import events, records, transitions
+
+if TYPE_CHECKING:
+    from keyfob.auth.upstream import ProbeResult
+
+
+def _invalid_redirect(problem: str) -> Invalid:
+    return Invalid(
+        "invalid_redirect_url",
+        f"redirect_url {problem}",
+        {"invalid": [{"field": "redirect_url", "reason": problem}]},
+    )
+
+
+def check_return_url(integration: IntegrationRecord, url: str | None) -> None:
+    if url and (problem := url_problem(url)):
+        raise _invalid_redirect(problem)
+    if integration.require_confirmation and not url:
+        # The confirmation code travels to the app's redirect_url: there must be one.
+        raise _invalid_redirect("is required: the integration requires confirmation")
+
+
+def initiate(
+    tenant_id: str,
+    request: ConnectionCreate,
+    callback_url: str,
+    *,
+    validate: bool = True,
+    redirect_only: bool = False,
+) -> InitiatedAccount:
+    """Start a connection. ``redirect_only``: refuse any whose params carry the credential
+    itself (a command event must never carry a secret)."""
+    integration = records.integration(tenant_id, request.integration_id)
+    if redirect_only and not auth.family(integration.auth_scheme).redirects:
+        raise Invalid(
+            "credentials_not_accepted",
+            f"A {integration.auth_scheme.value} connection takes its credential in the "
+            "request: connect it with the API, never in an event",
+            {"integration_id": integration.id, "auth_scheme": integration.auth_scheme.value},
+        )
+    return start(integration, request, callback_url, validate=validate)
+
+
+def start(
+    integration: IntegrationRecord,
+    request: ConnectionCreate,
+    callback_url: str,
+    *,
+    validate: bool = True,
+    link: LinkRecord | None = None,
+) -> InitiatedAccount:
+    """initiate, for an integration already read; made through a connect link, the
+    account's creation uses the link up."""
+    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    values = validate_params(scheme.connection_fields, request.params, what="params")
+    check_return_url(integration, request.redirect_url)
+    secret_names = {f.name for f in scheme.connection_fields if f.secret}
+    plain = {k: v for k, v in values.items() if k not in secret_names and isinstance(v, str)}
+    secret = {k: v for k, v in values.items() if k in secret_names}
+    created = iso(now())
+    account = AccountRecord(
+        tenant_id=integration.tenant_id,
+        id=new_id("ca"),
+        integration_id=integration.id,
+        app=integration.app,
+        auth_scheme=integration.auth_scheme,
+        entity_id=request.entity_id,
+        status=Status.INITIATED,
+        labels=request.labels,
+        params=plain,
+        return_url=request.redirect_url,
+        requested_by_account=events.requester(),
+        created_at=created,
+        updated_at=created,
+    )
+    begun = auth.family(integration.auth_scheme).begin(
+        Context(integration, plain), secret, callback_url
+    )
+    if begun.authorization is not None:
+        url, state = authorization(
+            integration, account.id, plain, account.return_url, callback_url, begun
+        )
+        account = account.model_copy(update=pending_changes(state).model_dump(exclude_unset=True))
+        transitions.create(account, state=state, link=link, authorization_url=url)
+        metrics.add_metric(name="ConnectionsInitiated", unit="Count", value=1)
+        logger.info("connection initiated", extra={"connected_account_id": account.id})
+        return InitiatedAccount(**account.view().model_dump(), redirect_url=url)
+
+    from keyfob.security import crypto
+
+    identity = verified(integration, begun.credential, plain) if validate else AccountChanges()
+    account = account.model_copy(
+        update={
+            **identity.model_dump(exclude_unset=True),
+            "status": Status.ACTIVE,
+            "secret": crypto.seal_account(
+                begun.credential, tenant_id=integration.tenant_id, account_id=account.id
+            ),
+        }
+    )
+    transitions.create(account, link=link)
+    metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
+    logger.info("connection activated", extra={"connected_account_id": account.id})
+    return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
+
+
+def authorization(
+    integration: IntegrationRecord,
+    account_id: str,
+    params: dict[str, str],
+    return_url: str | None,
+    callback_url: str,
+    begun: Begun | None = None,
+) -> tuple[str, StateRecord]:
+    """A new authorization attempt for an account: where to send the user, and the
+    pending state the callback will match it by (its state value stored hashed)."""
+    if begun is None:
+        begun = auth.family(integration.auth_scheme).begin(
+            Context(integration, params), {}, callback_url
+        )
+    assert begun.authorization is not None
+    pending = StateRecord(
+        state_hash=lookup_hash(begun.authorization.state),
+        tenant_id=integration.tenant_id,
+        account_id=account_id,
+        integration_id=integration.id,
+        code_verifier=begun.authorization.code_verifier,
+        redirect_uri=callback_url,
+        return_url=return_url,
+        params=params,
+        created_at=iso(now()),
+        expires_at=int(time.time()) + settings().state_ttl_seconds,
+    )
+    return begun.authorization.url, pending
+
+
+def pending_changes(state: StateRecord) -> AccountChanges:
+    """An attempt lapses with its state; the scheduled run records it as EXPIRED then."""
+    return AccountChanges(pending_until=state.expires_at, due_at=iso_epoch(state.expires_at))
+
+
+def verified(
+    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
+) -> AccountChanges:
+    """Ask the app whether it takes the credential: refuse it if not, before storing.
+    Returns the upstream identity the app's answer names."""
+    if integration.api is None or integration.api.identity is None:
+        return AccountChanges()
+    result = _probe(integration, credential, params)
+    if result.outcome == "rejected":
+        raise Invalid(
+            "credentials_rejected",
+            f"{integration.app} rejected the credentials ({result.message})",
+            {"app": integration.app},
+        )
+    if result.outcome == "unavailable":
+        raise UpstreamFailed(
+            "verification_unavailable",
+            f"Could not verify the credentials with {integration.app}: {result.message}; "
+            "retry, or pass validate=false to store them unverified",
+            {"app": integration.app},
+        )
+    return _identity(result)
+
+
+def identified(
+    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
+) -> AccountChanges:
+    """Which upstream account was connected; best effort, it never fails a connection."""
+    if integration.api is None or integration.api.identity is None:
+        return AccountChanges()
+    result = _probe(integration, credential, params)
+    if result.outcome != "valid":
+        logger.warning(
+            "identity not fetched", extra={"app": integration.app, "reason": result.message}
+        )
+        return AccountChanges()
+    return _identity(result)
+
+
+def _probe(
+    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
+) -> ProbeResult:
+    assert integration.api is not None
+    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    family = auth.family(integration.auth_scheme)
+    return family.probe(integration.api, scheme, credential, params)
+
+
+def _identity(result: ProbeResult) -> AccountChanges:
+    return AccountChanges(
+        upstream_account_id=result.account_id, upstream_display_name=result.display_name
+    )

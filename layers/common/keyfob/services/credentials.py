@@ -1,0 +1,125 @@
+"""Credentials that are fresh when handed out, and a refresh on demand."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from keyfob import auth
+from keyfob.core.errors import Busy, Conflict, UpstreamFailed
+from keyfob.core.ids import iso, now
+from keyfob.core.observability import logger
+from keyfob.models.api import AccountView, Credentials
+from keyfob.models.records import AccountRecord
+from keyfob.models.types import Status
+from keyfob.services import records
+from keyfob.services.refresh import Outcome, expired, refresh
+from keyfob.services.tokens import parse
+
+
+def not_usable(account: AccountRecord) -> Conflict:
+    if account.status is Status.INACTIVE:
+        return Conflict(
+            "account_disabled",
+            "Connected account is disabled; enable it first",
+            {"connected_account_id": account.id, "status": account.status.value},
+        )
+    return Conflict(
+        "account_not_active",
+        f"Connected account is {account.status.value}, not ACTIVE",
+        {
+            "connected_account_id": account.id,
+            "status": account.status.value,
+            "status_reason": account.status_reason,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Usable:
+    account: AccountRecord
+    # The params and the decrypted secret, as the catalog's credential placement reads them.
+    values: dict[str, Any]
+    # Whether this caller refreshed the token on the way (it is as fresh as it gets).
+    refreshed: bool
+
+
+def usable(tenant_id: str, account_id: str) -> Usable:
+    """An ACTIVE account and its credential; a token is refreshed first when due."""
+    from keyfob.security import crypto
+
+    moment = now()
+    account = records.account(tenant_id, account_id, consistent=True).effective(moment.timestamp())
+    if account.status is not Status.ACTIVE or account.secret is None:
+        raise not_usable(account)
+    tokens = None
+    if auth.family(account.auth_scheme).renews:
+        if account.due_at and account.due_at <= iso(moment):
+            result = refresh(account)
+            if result.account.status is not Status.ACTIVE:
+                raise not_usable(result.account)
+            account, tokens = result.account, result.tokens
+        # After a transient failure the account waits for its retry; until then a token
+        # that is still valid is the best there is, and an expired one is no use at all.
+        if expired(account, moment) and account.status is Status.ACTIVE:
+            raise Busy(
+                "refresh_failed",
+                "The access token has expired and the provider failed to refresh it: "
+                f"{account.status_reason or 'retrying'}",
+                {"connected_account_id": account.id, "retry_at": account.due_at},
+                retry_after=_seconds_until(account.due_at, moment),
+            )
+    refreshed = tokens is not None
+    if tokens is None:
+        tokens = crypto.open_account(account)
+    return Usable(account, {**account.params, **tokens}, refreshed)
+
+
+def credentials(tenant_id: str, account_id: str) -> Credentials:
+    """The account's credentials; a token is refreshed first when it is due."""
+    logger.info("credentials read", extra={"connected_account_id": account_id})
+    held = usable(tenant_id, account_id)
+    return Credentials(
+        connected_account_id=held.account.id,
+        app=held.account.app,
+        auth_scheme=held.account.auth_scheme,
+        status=held.account.status,
+        credentials=held.values,
+    )
+
+
+def _seconds_until(when: str | None, moment: datetime) -> int:
+    if not when:
+        return 1
+    return max(1, int((parse(when) - moment).total_seconds()) + 1)
+
+
+def force_refresh(tenant_id: str, account_id: str) -> AccountView:
+    """POST .../refresh: a new token set now, whatever the current one's expiry."""
+    account = records.account(tenant_id, account_id, consistent=True).effective(time.time())
+    if not auth.family(account.auth_scheme).renews:
+        raise Conflict(
+            "not_refreshable",
+            f"A {account.auth_scheme.value} connection has no token to refresh",
+            {"connected_account_id": account.id},
+        )
+    if account.status is not Status.ACTIVE:
+        raise not_usable(account)
+    if not account.refreshable:
+        raise Conflict(
+            "not_refreshable",
+            "The provider gave this account no refresh token",
+            {"connected_account_id": account.id},
+        )
+    result = refresh(account)
+    if result.account.status is not Status.ACTIVE:
+        raise not_usable(result.account)
+    if result.outcome is Outcome.FAILED:
+        raise UpstreamFailed(
+            "refresh_failed",
+            f"The provider did not refresh the token: {result.message}",
+            {"connected_account_id": account.id, "retry_at": result.account.due_at},
+        )
+    return result.account.effective(time.time()).view()

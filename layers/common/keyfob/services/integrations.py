@@ -1,0 +1,157 @@
+"""Integrations: an app, an auth scheme and the developer's own credentials for it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from keyfob import catalog
+from keyfob.auth import upstream
+from keyfob.auth.base import Context
+from keyfob.catalog import AuthScheme
+from keyfob.catalog.params import integration_fields
+from keyfob.catalog.params import validate as validate_params
+from keyfob.core.errors import Conflict, Invalid
+from keyfob.core.ids import iso, new_id, now
+from keyfob.models.api import IntegrationCreate, IntegrationPage, IntegrationView
+from keyfob.models.records import IntegrationRecord
+from keyfob.services import records
+from keyfob.services.records import translated
+from keyfob.store import integrations
+from keyfob.store.errors import InUse
+
+_CACHE_SECONDS = 300
+
+
+def view(record: IntegrationRecord) -> IntegrationView:
+    return IntegrationView(
+        id=record.id,
+        name=record.name,
+        app=record.app,
+        auth_scheme=record.auth_scheme,
+        client_id=record.client_id,
+        scopes=record.scopes,
+        oauth=record.oauth,
+        api=record.api,
+        require_confirmation=record.require_confirmation,
+        account_count=record.account_count,
+        created_at=record.created_at,
+    )
+
+
+def _not_oauth(field: str, scheme: AuthScheme) -> Invalid:
+    return Invalid(
+        "invalid_oauth_settings",
+        f"{field} applies only to OAUTH2, not {scheme.value}",
+        {"invalid": [{"field": field, "reason": "not an OAUTH2 integration"}]},
+    )
+
+
+def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
+    app = catalog.get_app(request.app)
+    scheme = app.scheme(request.auth_scheme)
+    values = validate_params(integration_fields(scheme), request.credentials, what="credentials")
+    oauth = None
+    if scheme.type is AuthScheme.OAUTH2:
+        from keyfob.auth.oauth2 import effective_settings
+
+        oauth = effective_settings(app, scheme, request.oauth)
+    elif request.oauth is not None:
+        raise _not_oauth("oauth", scheme.type)
+    elif request.require_confirmation:
+        raise _not_oauth("require_confirmation", scheme.type)
+    api = upstream.effective_settings(app, scheme, request.api)
+    integration_id = new_id("int")
+    secret = None
+    if "client_secret" in values:
+        from keyfob.security import crypto
+
+        secret = crypto.encrypt(
+            {"client_secret": values["client_secret"]},
+            tenant_id=tenant_id,
+            record=f"INTEGRATION#{integration_id}",
+        )
+    client_id = values.get("client_id")
+    scopes = values.get("scopes", [])
+    record = IntegrationRecord(
+        tenant_id=tenant_id,
+        id=integration_id,
+        name=request.name or f"{app.name} ({scheme.type.value})",
+        app=app.slug,
+        auth_scheme=scheme.type,
+        client_id=client_id if isinstance(client_id, str) else None,
+        scopes=scopes if isinstance(scopes, list) else [scopes],
+        oauth=oauth,
+        api=api,
+        require_confirmation=request.require_confirmation,
+        secret=secret,
+        created_at=iso(now()),
+    )
+    integrations.put(record)
+    return view(record)
+
+
+def get(tenant_id: str, integration_id: str) -> IntegrationView:
+    return view(records.integration(tenant_id, integration_id))
+
+
+def list_page(tenant_id: str, limit: int, cursor: str | None) -> IntegrationPage:
+    with translated():
+        found, next_cursor = integrations.page(tenant_id, limit, cursor)
+    return IntegrationPage(items=[view(r) for r in found], next_cursor=next_cursor)
+
+
+def delete(tenant_id: str, integration_id: str) -> None:
+    try:
+        with translated():
+            integrations.delete(tenant_id, integration_id)
+    except InUse as in_use:
+        count = in_use.account_count
+        raise Conflict(
+            "integration_in_use",
+            f"Integration {integration_id!r} still has {count} connected account(s)",
+            {"integration_id": integration_id, "account_count": count},
+        ) from in_use
+
+
+@dataclass(frozen=True)
+class WithSecret:
+    record: IntegrationRecord
+    client_secret: str
+    until: float
+
+    def context(self, params: Mapping[str, str]) -> Context:
+        """What an auth family needs to act for one of its connections."""
+        return Context(self.record, params, self.client_secret)
+
+
+_cache: dict[tuple[str, str], WithSecret] = {}
+# The scheduled run's threads all want the same few integrations at once: one fetches.
+_cache_lock = threading.Lock()
+
+
+def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
+    """The integration and its decrypted client secret. Integrations are immutable and
+    cannot be deleted while they have accounts, so a warm instance may keep both for a
+    few minutes: callbacks, refreshes and revocations then cost no KMS call for it."""
+    key = (tenant_id, integration_id)
+    cached = _cache.get(key)
+    if cached and cached.until > time.monotonic():
+        return cached
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached and cached.until > time.monotonic():
+            return cached
+        from keyfob.security import crypto
+
+        record = records.integration(tenant_id, integration_id)
+        secret = ""
+        if record.secret is not None:
+            secret = crypto.decrypt(
+                record.secret, tenant_id=tenant_id, record=f"INTEGRATION#{record.id}"
+            )["client_secret"]
+        cached = WithSecret(record, secret, time.monotonic() + _CACHE_SECONDS)
+        _cache[key] = cached
+        return cached

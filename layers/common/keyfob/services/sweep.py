@@ -1,0 +1,120 @@
+"""The scheduled run: send again the events EventBridge refused, refresh OAuth tokens
+ahead of their expiry, and record abandoned attempts as EXPIRED.
+
+What is due comes from one Query per shard of the sparse ``due`` index (never a
+Scan), soonest first. Accounts are worked on in bounded parallel: a pool of
+``sweep_concurrency`` threads, with at most twice that many accounts in flight, so
+memory stays flat however many are due. Each refresh takes the account's lease like
+any other caller, so the run and API calls never refresh one account twice. The run
+stops taking new work when its Lambda is close to its timeout; what it leaves is
+still due, and the next run takes it first.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+
+from keyfob.core.config import settings
+from keyfob.core.errors import NotFound
+from keyfob.core.ids import iso, now
+from keyfob.core.observability import logger, metrics
+from keyfob.models.types import PENDING
+from keyfob.services import events, lifecycle, records, refresh
+from keyfob.store import accounts
+
+# Stop taking work this close to the Lambda's timeout. Each refresh checks again before
+# it calls the provider (refresh.PROVIDER_CALL_MS), so the margin need only cover the
+# accounts already queued for the threads.
+STOP_MARGIN_MS = refresh.PROVIDER_CALL_MS + 5_000
+# Re-sending recorded events (one KMS call each) stops once this little of the run is
+# left, so that a backlog after an EventBridge outage never starves the refreshes.
+RESEND_STOP_MS = 150_000
+
+_OUTCOME_METRIC = {
+    refresh.Outcome.REFRESHED: "TokensRefreshed",
+    refresh.Outcome.CURRENT: "RefreshNotNeeded",
+    refresh.Outcome.BUSY: "RefreshBusy",
+    refresh.Outcome.FAILED: "RefreshFailed",
+    refresh.Outcome.EXPIRED: "AccountsExpired",
+    refresh.Outcome.DEFERRED: "DueLeftForNextRun",
+}
+
+
+def scheduled(remaining_ms: Callable[[], int]) -> dict[str, int]:
+    """The scheduled invocation: one run, its counts reported as metrics and logged."""
+    counts = run(remaining_ms)
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit="Count", value=value)
+    logger.info("scheduled run done", extra=dict(counts))
+    return dict(counts)
+
+
+def run(remaining_ms: Callable[[], int]) -> Counter[str]:
+    """One scheduled run; returns how many accounts ended how (metric name -> count)."""
+    config = settings()
+    moment = now()
+    horizon = iso(moment + timedelta(seconds=config.sweep_lookahead_seconds))
+    counts = _resend(remaining_ms)
+    seen: set[tuple[str, str]] = set()
+    in_flight: set[Future[str]] = set()
+    with (
+        events.batched(),
+        ThreadPoolExecutor(
+            max_workers=config.sweep_concurrency, thread_name_prefix="sweep"
+        ) as pool,
+    ):
+        for due in accounts.due(horizon):
+            key = (due.tenant_id, due.account_id)
+            # Refreshes are taken ahead of time; expiries only once they are due.
+            early = due.status in PENDING or not due.refreshable
+            # A refreshed account can reappear further down its shard: once a run.
+            if key in seen or (early and due.due_at > iso(now())):
+                continue
+            if remaining_ms() < STOP_MARGIN_MS:
+                counts["DueLeftForNextRun"] += 1
+                continue
+            seen.add(key)
+            if len(in_flight) >= 2 * config.sweep_concurrency:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                counts.update(f.result() for f in done)
+            # Each in a copy of this context: the events it publishes join the batch.
+            in_flight.add(
+                pool.submit(contextvars.copy_context().run, _work, due, horizon, remaining_ms)
+            )
+        counts.update(f.result() for f in wait(in_flight).done)
+    counts["DueAccounts"] = len(seen)
+    return counts
+
+
+def _resend(remaining_ms: Callable[[], int]) -> Counter[str]:
+    """Send recorded events again; never raises, so that the refreshes still run."""
+    try:
+        return events.resend_recorded(lambda: remaining_ms() < RESEND_STOP_MS)
+    except Exception as exc:
+        logger.error("re-sending recorded events failed", extra={"error_type": type(exc).__name__})
+        return Counter({"SweepErrors": 1})
+
+
+def _work(due: accounts.Due, horizon: str, remaining_ms: Callable[[], int]) -> str:
+    """One account's work; never raises, so that one bad account cannot stop the run."""
+    try:
+        if due.status in PENDING:
+            account = records.account(due.tenant_id, due.account_id, consistent=True)
+            return "PendingExpired" if lifecycle.expire_pending(account) else "RefreshNotNeeded"
+        # Without a refresh token there is nothing to do before the token expires.
+        due_by = horizon if due.refreshable else iso(now())
+        result = refresh.refresh_due(due.tenant_id, due.account_id, due_by, remaining_ms)
+        return _OUTCOME_METRIC[result.outcome]
+    except NotFound:
+        return "RefreshNotNeeded"  # deleted since the index listed it
+    except Exception as exc:
+        # The type only: a message could quote a provider's answer.
+        logger.error(
+            "scheduled work failed",
+            extra={"connected_account_id": due.account_id, "error_type": type(exc).__name__},
+        )
+        return "SweepErrors"

@@ -1,0 +1,65 @@
+"""When an OAuth token set falls due: for a refresh ahead of its expiry, or, with no
+refresh token to refresh with, for its expiry. The scheduled run finds accounts by it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from keyfob.core.ids import iso
+from keyfob.models.records import AccountChanges, AccountRecord, Increment
+from keyfob.models.settings import OAuthSettings
+
+_DEFAULT_BUFFER = 300
+
+
+def parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def due_at(tokens: dict[str, Any], oauth: OAuthSettings) -> str | None:
+    """When the scheduled run next has work on an account holding this token set: its
+    refresh, or, with no refresh token to refresh with, its expiry. None: never."""
+    expires = tokens.get("expires_at")
+    if not expires:
+        return None
+    if not tokens.get("refresh_token"):
+        return str(expires)
+    expires_at = parse(expires)
+    lifetime = expires_at - parse(tokens["obtained_at"])
+    buffer = timedelta(seconds=_buffer(oauth))
+    # At most halfway through its life: a token shorter-lived than the buffer would
+    # otherwise be due again the moment it is stored.
+    return iso(expires_at - min(buffer, lifetime / 2))
+
+
+def _buffer(oauth: OAuthSettings | None) -> int:
+    if oauth is None or oauth.refresh_buffer_seconds is None:
+        return _DEFAULT_BUFFER
+    return oauth.refresh_buffer_seconds
+
+
+def token_changes(
+    tokens: dict[str, Any], oauth: OAuthSettings, version: int | Increment
+) -> AccountChanges:
+    """The account attributes that go with a newly stored OAuth token set. The version
+    only ever grows: a reinitiated account's new grant must not match an old read."""
+    return AccountChanges(
+        token_expires_at=tokens.get("expires_at"),
+        refreshable=bool(tokens.get("refresh_token")),
+        token_version=version,
+        due_at=due_at(tokens, oauth),
+        refresh_failures=0,
+        lease_owner=None,
+        lease_until=None,
+    )
+
+
+def resumed_due_at(account: AccountRecord, oauth: OAuthSettings | None) -> str | None:
+    """due_at for an account coming back into service (enabled again) from what is
+    stored unencrypted; at worst it refreshes once early."""
+    if not account.token_expires_at:
+        return None
+    if not account.refreshable:
+        return account.token_expires_at
+    return iso(parse(account.token_expires_at) - timedelta(seconds=_buffer(oauth)))

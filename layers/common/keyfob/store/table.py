@@ -1,0 +1,138 @@
+"""The one table: its client, marshalling, keys, page cursors and the failure reasons of
+conditional writes. Every key begins with the tenant where a record is a tenant's, so a
+lookup under one tenant can never reach another tenant's record.
+
+Layout (see template.yaml):
+    TENANT#<t>      TENANT               the tenant
+    APIKEY#<sha256> APIKEY               API key hash -> tenant (authorizer lookup)
+    TENANT#<t>      INTEGRATION#<id>     an integration
+    TENANT#<t>      ACCOUNT#<id>         a connected account, also on
+        gsi1 (TENANT#<t>#ACCOUNTS, <created>#<id>) and gsi2 (TENANT#<t>#ENTITY#<e>, same),
+        and, while the scheduled run has work on it, due (DUE#<shard>, <due_at>)
+    STATE#<sha256>  STATE                a pending OAuth authorization, single use
+    LINK#<sha256>   LINK                 a connect link, single use
+    AWSACCOUNT#<id> AWSACCOUNT           AWS account -> the one tenant it may act for
+    TENANT#<t>      AWSACCOUNT#<id>      the same, listed under the tenant
+    OUTBOX#<shard>  <recorded>#<event>   an event PutEvents refused, for the scheduled run
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from keyfob.core import aws
+from keyfob.core.config import settings
+from keyfob.store.errors import InvalidCursor
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Key = dict[str, "AttributeValueTypeDef"]
+
+
+def client() -> DynamoDBClient:
+    return aws.dynamodb()
+
+
+def name() -> str:
+    return settings().table_name
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump(item: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
+    return {k: serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def load(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def key(pk: str, sk: str) -> Key:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def shard(value: str, shards: int) -> int:
+    """A stable shard for a key: spreads writes over partitions."""
+    return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % shards
+
+
+def conditional_failed(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def old_item(exc: ClientError) -> dict[str, Any] | None:
+    """The item a failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    item: Any = exc.response.get("Item")
+    return load(item) if item else None
+
+
+def cancelled(exc: ClientError) -> list[str | None]:
+    """The per-item reasons of a cancelled transaction; re-raises any other error."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        raise exc
+    return [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+
+
+def encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, pattern: re.Pattern[str]) -> str:
+    """The sort-key position a cursor carries, checked against what this listing issues:
+    it is re-anchored to the caller's own partition before use."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)["p"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor from exc
+    if not isinstance(position, str) or not pattern.match(position):
+        raise InvalidCursor
+    return position
+
+
+def query_all(**query: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query matches, page after page."""
+    while True:
+        response = client().query(TableName=name(), **query)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def put_new(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's Put of an item that must not exist yet."""
+    return {
+        "Put": {
+            "TableName": name(),
+            "Item": dump(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
