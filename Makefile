@@ -4,16 +4,21 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The server project and the client distribution (clients/python), both editable. The client
+# is installed second: a .venv made when the server's package still held the `keyfob` script
+# loses it when that package is reinstalled, and the client's install writes it again.
+PYPROJECTS := pyproject.toml clients/python/pyproject.toml
+STAMP := $(VENV)/.installed-$(shell cat $(PYPROJECTS) | cksum | cut -d' ' -f1)
 
 .PHONY: dev test lint bench openapi clean chromium
 
-$(STAMP): pyproject.toml
+$(STAMP): $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "Keyfob needs Python 3.11 or newer (set PYTHON=python3.12 ...)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ./clients/python
 	@rm -f $(VENV)/.installed-* && touch $@
 
 dev: $(STAMP)

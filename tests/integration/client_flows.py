@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from devstack.oauth_provider import OAuthServer
-from keyfob.client import Client
+from keyfob_client import Client
 
 APP_RETURN_URL = "https://app.example.com/connected"
 

@@ -1,4 +1,4 @@
-"""keyfob.client against the real local stack: the gateway running the functions on a
+"""keyfob_client against the real local stack: the gateway running the functions on a
 moto server, and a real OAuth 2.0 provider on loopback. Every route: the core, the
 lifecycle (refresh, disable and enable, reinitiate, confirm, delete with revocation),
 the proxy and connect links."""
@@ -13,7 +13,7 @@ import requests
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import ApiReply, OAuthServer
-from keyfob.client import (
+from keyfob_client import (
     AuthError,
     AuthScheme,
     Client,

@@ -14,7 +14,7 @@ import pytest
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from keyfob.client import Client
+from keyfob_client import Client
 from tests.cli_run import Run
 from tests.conftest import Api, Tenant
 from tests.integration.client_flows import (

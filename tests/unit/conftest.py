@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keyfob.client import Client
+from keyfob_client import Client
 from tests.unit.stub_api import API_KEY, StubApi
 
 

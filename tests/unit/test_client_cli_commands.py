@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from keyfob import client_cli
+from keyfob_client import cli
 from tests.cli_run import Run
 from tests.unit.stub_api import API_KEY, Reply, StubApi, account_json
 
@@ -34,7 +34,7 @@ def keyfob(
     def run(*argv: str, stdin: str = "") -> Run:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         try:
-            code = client_cli.main(list(argv))
+            code = cli.main(list(argv))
         except SystemExit as exit_:
             code = int(exit_.code or 0)
         out, err = capsys.readouterr()

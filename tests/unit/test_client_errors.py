@@ -1,4 +1,4 @@
-"""keyfob.client's error mapping: status -> exception class, body -> code, message, details."""
+"""keyfob_client's error mapping: status -> exception class, body -> code, message, details."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from keyfob.client import (
+from keyfob_client import (
     ApiError,
     AuthError,
     ConflictError,
@@ -17,7 +17,7 @@ from keyfob.client import (
     ServerError,
     ValidationError,
 )
-from keyfob.client.errors import error_from_response, parse_retry_after
+from keyfob_client.errors import error_from_response, parse_retry_after
 
 
 def keyfob_body(code: str, message: str, details: object = None) -> bytes:

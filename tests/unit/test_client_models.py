@@ -1,4 +1,4 @@
-"""keyfob.client's dataclasses: built from the API's JSON, tolerant of other versions."""
+"""keyfob_client's dataclasses: built from the API's JSON, tolerant of other versions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from keyfob.client import (
+from keyfob_client import (
     Account,
     App,
     AppParams,

@@ -1,4 +1,4 @@
-"""keyfob.client against a scripted stub of the API on loopback: what it sends for each
+"""keyfob_client against a scripted stub of the API on loopback: what it sends for each
 route, how it reads the answers, pagination, retries, time-outs and waiting.
 
 The lifecycle, proxy and connect-link routes are tested here to their contract, ahead
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from keyfob.client import (
+from keyfob_client import (
     Account,
     ApiError,
     Client,

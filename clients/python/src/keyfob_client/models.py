@@ -18,7 +18,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Self
 
-from keyfob.client.errors import UnexpectedResponseError
+from keyfob_client.errors import UnexpectedResponseError
 
 
 class Status(StrEnum):

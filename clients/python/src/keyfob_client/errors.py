@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from keyfob.client.models import Account
+    from keyfob_client.models import Account
 
 
 class KeyfobClientError(Exception):

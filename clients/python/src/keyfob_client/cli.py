@@ -1,4 +1,4 @@
-"""The ``keyfob`` command line: the Keyfob API from a shell, on :mod:`keyfob.client`.
+"""The ``keyfob`` command line: the Keyfob API from a shell, on :mod:`keyfob_client`.
 
     export KEYFOB_URL=http://127.0.0.1:3000 KEYFOB_API_KEY=kf_...
     keyfob apps params stripe --auth-scheme API_KEY
@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from keyfob.client import (
+from keyfob_client import (
     ApiError,
     AuthScheme,
     Client,
@@ -31,7 +31,7 @@ from keyfob.client import (
     ParamField,
     Status,
 )
-from keyfob.client.models import Resource
+from keyfob_client.models import Resource
 
 
 @dataclass(frozen=True)

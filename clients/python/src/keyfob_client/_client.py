@@ -7,15 +7,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from keyfob.client._http import Transport, segment
-from keyfob.client.errors import (
+from keyfob_client._http import Transport, segment
+from keyfob_client.errors import (
     ConfigurationError,
     ConfirmationRequiredError,
     ConnectionFailedError,
     UnexpectedResponseError,
     WaitTimeoutError,
 )
-from keyfob.client.models import (
+from keyfob_client.models import (
     Account,
     AccountPage,
     App,

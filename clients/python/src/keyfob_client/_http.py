@@ -15,7 +15,7 @@ from importlib import metadata
 from typing import IO, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from keyfob.client.errors import (
+from keyfob_client.errors import (
     ConfigurationError,
     TransportError,
     UnexpectedResponseError,
@@ -46,7 +46,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 def _user_agent() -> str:
     try:
-        version = metadata.version("keyfob")
+        version = metadata.version("keyfob-client")
     except metadata.PackageNotFoundError:
         version = "unknown"
     return f"keyfob-python/{version} Python/{platform.python_version()}"

@@ -1,6 +1,6 @@
 """A small typed client for the Keyfob API, on the standard library alone.
 
-    from keyfob.client import Client
+    from keyfob_client import Client
 
     keyfob = Client()  # KEYFOB_URL and KEYFOB_API_KEY from the environment
     account = keyfob.initiate_connection(integration_id, "user-42", params={"api_key": key})
@@ -11,8 +11,8 @@ It imports nothing beyond the standard library, so that applications and agents 
 it without the server's dependencies (boto3, pydantic, Powertools, requests).
 """
 
-from keyfob.client._client import Client
-from keyfob.client.errors import (
+from keyfob_client._client import Client
+from keyfob_client.errors import (
     ApiError,
     AuthError,
     ConfigurationError,
@@ -28,7 +28,7 @@ from keyfob.client.errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from keyfob.client.models import (
+from keyfob_client.models import (
     Account,
     AccountPage,
     App,
