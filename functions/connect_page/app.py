@@ -1,5 +1,9 @@
 """GET and POST /v1/connect/{token}: the hosted connect page (public: the token is the key)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response
 
 from keyfob.services.connect_page import Visit
@@ -7,9 +11,14 @@ from keyfob.web import connect_page
 from keyfob.web.handler import entry
 from keyfob.web.resolver import callback_url, create_app, public_base
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 app = create_app()
 
-_PAGE = {200: {"description": "The page", "content": {"text/html": {}}}}
+_PAGE: dict[int, OpenAPIResponse] = {
+    200: {"description": "The page", "content": {"text/html": {}}}
+}
 
 
 def _visit() -> Visit:
@@ -52,7 +61,7 @@ def submit(token: str) -> Response[str]:
         token,
         _visit(),
         event.body,
-        event.is_base64_encoded,
+        bool(event.is_base64_encoded),
         event.headers.get("content-type", ""),
     )
 
