@@ -32,6 +32,42 @@ def test_malformed_json_is_a_400(api: Api) -> None:
     assert error_of(response)["code"] == "invalid_json"
 
 
+# Every JSON route, the proxy's larger body included.
+JSON_ROUTES = [
+    "/v1/integrations",
+    "/v1/connected_accounts",
+    "/v1/connect_links",
+    f"/v1/connected_accounts/ca_{'a' * 24}/proxy",
+    f"/v1/connected_accounts/ca_{'a' * 24}/confirm",
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "depth"),
+    [(path, depth) for path in JSON_ROUTES for depth in (65, 1_000)]
+    # 100,000 levels (200 KB) fit the proxy's 5 MiB only
+    + [(JSON_ROUTES[3], 100_000)],
+)
+def test_json_nested_too_deep_is_a_400(api: Api, path: str, depth: int) -> None:
+    # 1,000 levels are 2 KB: well under the size limit, and past Python's recursion limit
+    response = api.post(
+        path, data="[" * depth + "]" * depth, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "invalid_json"
+
+
+def test_json_as_deep_as_allowed_reaches_validation(api: Api) -> None:
+    nested: Any = {}
+    for _ in range(62):
+        nested = {"a": nested}
+    response = api.post(
+        "/v1/integrations", json={"app": "openai", "auth_scheme": "API_KEY", "name": nested}
+    )
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "validation_error"
+
+
 def test_body_that_is_not_utf8_is_a_400(api: Api) -> None:
     response = api.post(
         "/v1/integrations", data=b"\xff\xfe{", headers={"Content-Type": "application/json"}
