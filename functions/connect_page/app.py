@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 
 app = create_app()
 
-_PAGE: dict[int, OpenAPIResponse] = {
-    200: {"description": "The page", "content": {"text/html": {}}}
-}
+_PAGE: dict[int, OpenAPIResponse] = {200: {"description": "The page", "content": {"text/html": {}}}}
 
 
 def _visit() -> Visit:

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyfob.models.api import IntegrationCreate, IntegrationPage, IntegrationView
-from keyfob.models.types import ResourceId
+from keyfob.models.types import INTEGRATION_CURSOR_PATTERN, ResourceId
 from keyfob.services import integrations
 from keyfob.web.handler import entry
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
@@ -28,7 +28,9 @@ def create_integration(request: IntegrationCreate) -> Response[IntegrationView]:
 @app.get("/v1/integrations", summary="List integrations", security=API_KEY_SECURITY)
 def list_integrations(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=INTEGRATION_CURSOR_PATTERN, description="A page's next_cursor")
+    ] = None,
 ) -> IntegrationPage:
     return integrations.list_page(tenant_id(app), limit, cursor)
 

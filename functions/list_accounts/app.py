@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyfob.models.api import AccountPage, AccountView
-from keyfob.models.types import EntityId, ResourceId, Slug, Status
+from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, EntityId, ResourceId, Slug, Status
 from keyfob.services import accounts
 from keyfob.web.handler import entry
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
@@ -16,9 +16,9 @@ app = create_app()
 @app.get(
     "/v1/connected_accounts",
     summary="List connected accounts, newest first (never any secret)",
-    description="Filtering by entity_id is an index lookup. The app, integration_id and "
-    "status filters narrow each page, so a page may hold fewer than `limit` items while "
-    "`next_cursor` is set: follow it until it is null.",
+    description="Filtering by entity_id is an index lookup; the app, integration_id and "
+    "status filters are applied as the index is read. A page holds `limit` items unless "
+    "it is the last; follow `next_cursor` until it is null.",
     security=API_KEY_SECURITY,
 )
 def list_accounts(
@@ -27,7 +27,9 @@ def list_accounts(
     integration_id: Annotated[ResourceId | None, Query()] = None,
     status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=ACCOUNT_CURSOR_PATTERN, description="A page's next_cursor")
+    ] = None,
 ) -> AccountPage:
     return accounts.list_page(
         tenant_id(app),

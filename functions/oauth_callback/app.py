@@ -6,12 +6,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyfob.core.errors import KeyfobError
+from keyfob.models.types import STATE_PATTERN
 from keyfob.services.callback import complete
 from keyfob.web import pages
 from keyfob.web.handler import entry
 from keyfob.web.resolver import create_app
 
-app = create_app()
+app = create_app(on_invalid=pages.callback_invalid)
 
 _Param = Annotated[str | None, Query(max_length=4096)]
 
@@ -24,7 +25,7 @@ _Param = Annotated[str | None, Query(max_length=4096)]
     responses={302: {"description": "Back to the application"}},
 )
 def callback(
-    state: _Param = None,
+    state: Annotated[str, Query(pattern=STATE_PATTERN, description="As Keyfob sent it")],
     code: _Param = None,
     error: _Param = None,
     iss: _Param = None,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keyfob.catalog import ParamField, params
+from keyfob.catalog import AuthScheme, ParamField, params
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 
@@ -76,3 +76,20 @@ def test_loopback_over_http_is_allowed_only_when_configured() -> None:
     # The test session runs with KEYFOB_ALLOW_HTTP_LOOPBACK=true, as the local stack does.
     assert params.url_problem("http://127.0.0.1:8080/token") is None
     assert params.url_problem("http://10.0.0.1/token") is not None
+
+
+def test_the_document_says_which_credentials_an_oauth2_integration_takes() -> None:
+    from keyfob import catalog
+    from keyfob.catalog.params import integration_fields
+    from keyfob.models.api import IntegrationCreate
+
+    documented = IntegrationCreate.model_json_schema()["then"]["properties"]["credentials"]
+    for app in catalog.list_apps():
+        for scheme in app.auth_schemes:
+            fields = integration_fields(scheme)
+            if scheme.type is not AuthScheme.OAUTH2:
+                assert fields == []
+                continue
+            assert {f.name for f in fields} == set(documented["properties"])
+            required = {f.name for f in fields if f.required and f.default is None}
+            assert required == set(documented["required"])

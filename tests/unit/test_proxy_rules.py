@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from keyfob import auth, catalog
 from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
 from keyfob.core.errors import Invalid
-from keyfob.models.api import ProxyRequest, ProxyResponse
+from keyfob.models.api import PROXY_PATH_PATTERN, ProxyRequest, ProxyResponse
 from keyfob.services import proxy_request, proxy_response
 
 
@@ -46,6 +49,22 @@ def test_paths_under_the_base_url_are_accepted(path: str) -> None:
 )
 def test_paths_that_could_leave_the_base_url_are_refused(path: str, reason: str) -> None:
     assert proxy_request.path_problem(path) == reason
+
+
+_PIECES = [*"/.%2eEfFcC5aA07z@?#\\ :~-_", "%2e", "%2E", "%2f", "%5c", "%25", "%0a", "%7f", "%41"]
+
+
+@settings(max_examples=2000, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_documented_path_pattern_accepts_exactly_what_the_proxy_does(path: str) -> None:
+    documented = re.fullmatch(PROXY_PATH_PATTERN, path) is not None
+    assert documented is (proxy_request.path_problem(path) is None)
+
+
+@settings(max_examples=500, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(PROXY_PATH_PATTERN, fullmatch=True))
+def test_every_path_the_document_allows_is_one_the_proxy_takes(path: str) -> None:
+    assert proxy_request.path_problem(path) is None
 
 
 def test_the_path_goes_under_the_base_path_and_the_base_query_stays() -> None:

@@ -24,9 +24,19 @@ Url = Annotated[str, StringConstraints(min_length=8, max_length=2048)]
 LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN)]
 Labels = Annotated[
     dict[LabelKey, Annotated[str, StringConstraints(max_length=256)]],
-    Field(max_length=20, description="Up to 20 free-form labels, kept on the account."),
+    Field(
+        max_length=20,
+        description="Up to 20 free-form labels, kept on the account.",
+        # Keys are held to their pattern: no other key is one.
+        json_schema_extra={"additionalProperties": False},
+    ),
 ]
 ParamValue = Annotated[str, StringConstraints(max_length=4096)]
+# A page cursor: the position of the last item of the page before (see keyfob.store).
+ACCOUNT_CURSOR_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z~ca_[a-z2-7]{24}$"
+INTEGRATION_CURSOR_PATTERN = r"^int_[a-z2-7]{24}$"
+# An OAuth state as Keyfob issues it: 256 random bits, base64url.
+STATE_PATTERN = r"^[A-Za-z0-9_-]{43}$"
 AwsAccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from keyfob import auth
 from keyfob.auth.base import GrantError
 from keyfob.core.config import settings
-from keyfob.core.errors import Conflict, Lapsed, Malformed
+from keyfob.core.errors import Conflict, Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, now
 from keyfob.core.observability import logger, metrics
 from keyfob.core.urls import with_query
@@ -46,11 +46,8 @@ def _outcome(account: AccountRecord, pending: StateRecord, code: str | None = No
 
 
 def complete(query: Mapping[str, str]) -> Outcome:
-    """Handle the provider's redirect back to us."""
-    state = query.get("state")
-    if not state:
-        raise Malformed("missing_state", "The authorization response carries no state")
-    pending = _claimed(state)
+    """Handle the provider's redirect back to us (with the state Keyfob sent it)."""
+    pending = _claimed(query["state"])
     if error := query.get("error"):
         code = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
         return _failed(pending, f"provider returned error: {code}")
@@ -108,7 +105,9 @@ def _claimed(state: str) -> StateRecord:
         return states.claim(lookup_hash(state), iso(now()))
     except Unusable as unusable:
         if unusable.reason == "unknown":
-            raise Malformed("invalid_state", "Unknown OAuth state") from unusable
+            raise NotFound(
+                "state_not_found", "No authorization attempt of Keyfob's has this state"
+            ) from unusable
         if unusable.reason == "used":
             raise Conflict(
                 "state_already_used", "This authorization response was already processed"

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from keyfob import catalog
 from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid
-from keyfob.models.api import ProxyRequest
+from keyfob.models.api import HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, ProxyRequest
 from keyfob.security import http
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 _PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:/%]*$")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+_HEADER_NAME = re.compile(HEADER_NAME_PATTERN)
+_HEADER_VALUE = re.compile(HEADER_VALUE_PATTERN)
 
 # Never forwarded: the caller's own credentials for Keyfob or the app, cookies, and what
 # describes this hop rather than the request (the HTTP client sets those itself).

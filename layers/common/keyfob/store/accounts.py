@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from keyfob.models.records import (
     LinkRecord,
     StateRecord,
 )
-from keyfob.models.types import Status
+from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, Status
 from keyfob.store import integrations, links, states, table
 from keyfob.store.conditions import (
     DUE_SHARDS,
@@ -31,7 +30,6 @@ from keyfob.store.conditions import (
 from keyfob.store.errors import ItemNotFound, StaleAccount, Unusable
 from keyfob.store.table import key, tenant_pk
 
-_POSITION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#ca_[a-z2-7]{24}$")
 # Follow-up Queries of a filtered page read this many items at most (DynamoDB stops a
 # page at 1 MB anyway): a sparse filter fills its page in few round trips.
 _FILL_LIMIT = 1000
@@ -43,6 +41,10 @@ def account_key(tenant_id: str, account_id: str) -> table.Key:
 
 def _position(record: AccountRecord) -> str:
     return f"{record.created_at}#{record.id}"
+
+
+def _cursor(record: AccountRecord) -> str:
+    return f"{record.created_at}~{record.id}"
 
 
 def _item(record: AccountRecord) -> dict[str, Any]:
@@ -140,7 +142,8 @@ def page(
         query["FilterExpression"] = " AND ".join(conditions)
         query["ExpressionAttributeNames"] = expression.names
     if cursor:
-        query["ExclusiveStartKey"] = start_at(table.decode_cursor(cursor, _POSITION))
+        after = table.position(cursor, ACCOUNT_CURSOR_PATTERN)
+        query["ExclusiveStartKey"] = start_at(after.replace("~", "#"))
     records: list[AccountRecord] = []
     while True:
         response = table.client().query(**query)
@@ -149,7 +152,7 @@ def page(
         if len(records) >= limit or last is None:
             more = len(records) > limit or last is not None
             records = records[:limit]
-            return records, table.encode_cursor(_position(records[-1])) if more else None
+            return records, _cursor(records[-1]) if more else None
         query.update(ExclusiveStartKey=last, Limit=_FILL_LIMIT)
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from keyfob.models.records import IntegrationRecord
+from keyfob.models.types import INTEGRATION_CURSOR_PATTERN
 from keyfob.store import table
 from keyfob.store.errors import InUse, ItemNotFound
 from keyfob.store.table import key, tenant_pk
-
-_POSITION = re.compile(r"^INTEGRATION#int_[a-z2-7]{24}$")
 
 
 def integration_key(tenant_id: str, integration_id: str) -> table.Key:
@@ -42,9 +40,8 @@ def page(
 ) -> tuple[list[IntegrationRecord], str | None]:
     kwargs: dict[str, Any] = {}
     if cursor:
-        kwargs["ExclusiveStartKey"] = key(
-            tenant_pk(tenant_id), table.decode_cursor(cursor, _POSITION)
-        )
+        after = table.position(cursor, INTEGRATION_CURSOR_PATTERN)
+        kwargs["ExclusiveStartKey"] = key(tenant_pk(tenant_id), f"INTEGRATION#{after}")
     response = table.client().query(
         TableName=table.name(),
         KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
@@ -57,7 +54,7 @@ def page(
     )
     records = [IntegrationRecord.model_validate(table.load(i)) for i in response.get("Items", [])]
     last = response.get("LastEvaluatedKey")
-    return records, table.encode_cursor(last["sk"]["S"]) if last else None
+    return records, last["sk"]["S"].removeprefix("INTEGRATION#") if last else None
 
 
 def delete(tenant_id: str, integration_id: str) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from keyfob.core.errors import KeyfobError
+from keyfob.core.errors import KeyfobError, Malformed
 from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.web import errors
@@ -85,6 +86,21 @@ def callback_outcome(account: AccountRecord, location: str | None) -> Response[A
         return message(200, "Account connected", "You can close this window.")
     reason = account.status_reason or "Authorization failed"
     return message(200, "Connection failed", f"{reason}. Close this window and try again.")
+
+
+def callback_invalid(
+    problems: list[dict[str, str]], headers: Mapping[str, str]
+) -> Response[Any] | None:
+    """A callback without a state, or with one Keyfob never issues, is refused as the
+    callback refuses it: with a page for a browser."""
+    for problem in problems:
+        if problem["location"] == "query.state":
+            if problem["type"] == "missing":
+                refused = Malformed("missing_state", "The authorization response carries no state")
+            else:
+                refused = Malformed("invalid_state", "Unknown OAuth state")
+            return callback_refusal(refused, headers.get("accept", ""))
+    return None
 
 
 def callback_refusal(exc: KeyfobError, accept: str) -> Response[Any]:

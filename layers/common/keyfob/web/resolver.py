@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -28,7 +29,11 @@ MAX_BODY_BYTES = 32 * 1024
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
-def create_app() -> APIGatewayHttpResolver:
+# A route's own answer to some invalid requests (None: the usual 422).
+InvalidHook = Callable[[list[dict[str, str]], Mapping[str, str]], Response[Any] | None]
+
+
+def create_app(*, on_invalid: InvalidHook | None = None) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(KeyfobError)  # type: ignore[untyped-decorator]
@@ -37,7 +42,12 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[Any]:
-        return errors.invalid_request(validation_problems(exc.errors()))
+        problems = validation_problems(exc.errors())
+        if on_invalid is not None:
+            answer = on_invalid(problems, app.current_event.headers)
+            if answer is not None:
+                return answer
+        return errors.invalid_request(problems)
 
     @app.not_found
     def _no_route(exc: Exception) -> Response[Any]:
