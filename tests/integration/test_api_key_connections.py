@@ -128,6 +128,32 @@ def test_list_is_newest_first_and_pages_with_a_cursor(api: Api, provider: OAuthS
     assert seen == list(reversed(ids))
 
 
+def test_a_filtered_list_fills_every_page_but_the_last(api: Api, provider: OAuthServer) -> None:
+    # Given accounts of two apps, the wanted one sparse among the others
+    openai = keyed_integration(api, provider, "openai", "API_KEY")
+    stripe = keyed_integration(api, provider, "stripe", "API_KEY")
+    wanted = []
+    for i in range(9):
+        if i % 3 == 0:
+            wanted.append(connect(api, openai, "sparse", provider, api_key=f"sk-{i}")["id"])
+        else:
+            connect(api, stripe, "sparse", provider, api_key=f"sk_test_{i}")
+    # When they are listed two at a time, by the sparse app
+    pages = []
+    cursor = None
+    while True:
+        query: dict[str, Any] = {"entity_id": "sparse", "app": "openai", "limit": 2}
+        if cursor:
+            query["cursor"] = cursor
+        page = api.get("/v1/connected_accounts", params=query).json()
+        pages.append([a["id"] for a in page["items"]])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # Then every page is full until the last, and none is empty
+    assert pages == [list(reversed(wanted))[:2], list(reversed(wanted))[2:]]
+
+
 def test_list_filters_by_app_status_and_integration(api: Api, provider: OAuthServer) -> None:
     openai = keyed_integration(api, provider, "openai", "API_KEY")
     stripe = keyed_integration(api, provider, "stripe", "API_KEY")
