@@ -4,8 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from keyfob.models.api import ConnectLink, ConnectLinkCreate
 from keyfob.services import connect_links
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, create_app, public_base, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, public_base, tenant_id
 
 app = create_app()
 

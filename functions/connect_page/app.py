@@ -8,8 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from keyfob.services.connect_page import Visit
 from keyfob.web import connect_page
-from keyfob.web.handler import entry
-from keyfob.web.resolver import callback_url, create_app, public_base
+from keyfob.web.resolver import callback_url, create_app, entry, public_base
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

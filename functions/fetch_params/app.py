@@ -8,8 +8,7 @@ from keyfob.catalog import AuthScheme
 from keyfob.models.api import AppList, AppParams, AppView
 from keyfob.models.types import Slug
 from keyfob.services import apps
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, create_app
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry
 
 app = create_app()
 

@@ -7,8 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyfob.models.api import ConnectionCreate, InitiatedAccount
 from keyfob.services import connections
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, entry, tenant_id
 
 app = create_app()
 

@@ -8,8 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from keyfob.models.api import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.types import INTEGRATION_CURSOR_PATTERN, ResourceId
 from keyfob.services import integrations
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id
 
 app = create_app()
 

@@ -7,8 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from keyfob.models.api import AccountPage, AccountView
 from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, EntityId, ResourceId, Slug, Status
 from keyfob.services import accounts
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id
 
 app = create_app()
 

@@ -14,8 +14,7 @@ from keyfob.models.api import (
 )
 from keyfob.models.types import ResourceId
 from keyfob.services import confirmation, lifecycle
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, entry, tenant_id
 
 app = create_app()
 

@@ -9,8 +9,7 @@ from keyfob.core.errors import KeyfobError
 from keyfob.models.types import STATE_PATTERN
 from keyfob.services.callback import complete
 from keyfob.web import pages
-from keyfob.web.handler import entry
-from keyfob.web.resolver import create_app
+from keyfob.web.resolver import create_app, entry
 
 app = create_app(on_invalid=pages.callback_invalid)
 

@@ -7,8 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from keyfob.models.api import ProxyRequest, ProxyResponse
 from keyfob.models.types import ResourceId
 from keyfob.services import proxy
-from keyfob.web.handler import entry
-from keyfob.web.resolver import API_KEY_SECURITY, create_app, tenant_id
+from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id
 
 app = create_app()
 

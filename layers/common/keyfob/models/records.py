@@ -115,7 +115,7 @@ class AccountRecord(Record):
 class Increment(BaseModel):
     """A number added to the stored one (DynamoDB's ADD), whatever it is now."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     by: int = 1
 

@@ -18,7 +18,7 @@ from keyfob.core.observability import logger, metrics
 from keyfob.core.urls import with_query
 from keyfob.models.records import AccountChanges, AccountRecord, Increment, StateRecord
 from keyfob.models.settings import OAuthSettings
-from keyfob.services import connections, integrations, tokens, transitions
+from keyfob.services import connections, integration_secrets, tokens, transitions
 from keyfob.services.transitions import Transition
 from keyfob.store import states
 from keyfob.store.errors import StaleAccount, Unusable
@@ -53,7 +53,7 @@ def complete(query: Mapping[str, str]) -> Outcome:
         return _failed(pending, f"provider returned error: {code}")
     if not query.get("code"):
         return _failed(pending, "authorization response had no code")
-    integration = integrations.with_secret(pending.tenant_id, pending.integration_id)
+    integration = integration_secrets.with_secret(pending.tenant_id, pending.integration_id)
     context = integration.context(pending.params)
     assert integration.record.oauth is not None
     if reason := _issuer_problem(integration.record.oauth, query.get("iss")):

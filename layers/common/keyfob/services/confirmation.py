@@ -19,7 +19,8 @@ from keyfob.models.api import AccountView, Confirmation
 from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import transitions
-from keyfob.services.lifecycle import UNCONFIRMED_DROPPED, current, resumed, revoke_grant
+from keyfob.services.grants import UNCONFIRMED_DROPPED, revoke_grant
+from keyfob.services.lifecycle import current, resumed
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 

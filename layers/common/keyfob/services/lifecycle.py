@@ -1,8 +1,8 @@
 """A connected account's life after it is made: delete (revoking the grant at the
-provider), disable and enable, reinitiate a lapsed account, and expire attempts nobody
-finished. Every status change is a transition of the state machine
-(``keyfob.services.transitions``): one conditional write, so that two callers racing (a
-delete and a refresh, two confirmations) cannot both win.
+provider), disable and enable, reinitiate a lapsed account. Every status change is a
+transition of the state machine (``keyfob.services.transitions``): one conditional
+write, so that two callers racing (a delete and a refresh, two confirmations) cannot
+both win.
 """
 
 from __future__ import annotations
@@ -11,26 +11,19 @@ import time
 
 from keyfob import auth
 from keyfob.core.config import settings
-from keyfob.core.errors import Conflict, NotFound
-from keyfob.core.ids import now
+from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger
 from keyfob.models.api import AccountView, Deleted, InitiatedAccount, Reinitiate, Revoked
-from keyfob.models.records import LAPSED_REASON, AccountChanges, AccountRecord
+from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import connections, integrations, records, transitions
+from keyfob.services import connections, records, transitions
 from keyfob.services.credentials import not_usable
-from keyfob.services.refresh import expired, refresh
+from keyfob.services.grants import expire_pending, revoke_grant
 from keyfob.services.tokens import resumed_due_at
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 
 _POLL_SECONDS = 0.1
-
-# What an unconfirmed account loses when it is refused or lapses: its tokens may be
-# anyone's.
-UNCONFIRMED_DROPPED = AccountChanges(
-    secret=None, confirmation_hash=None, token_expires_at=None, refreshable=False
-)
 
 
 def current(tenant_id: str, account_id: str) -> AccountRecord:
@@ -51,38 +44,6 @@ def delete(tenant_id: str, account_id: str, *, revoke: bool) -> Deleted:
         extra={"connected_account_id": account.id, "revocation": revocation.status},
     )
     return Deleted(id=account.id, revocation=revocation)
-
-
-def revoke_grant(account: AccountRecord) -> Revoked:
-    if account.secret is None:
-        return Revoked(status="not_needed", message="the account holds no token")
-    family = auth.family(account.auth_scheme)
-    if not family.revocable:
-        return Revoked(
-            status="not_supported",
-            message=f"a {account.auth_scheme.value} credential is revoked at the app by its owner",
-        )
-    from keyfob.security import crypto
-
-    integration = integrations.with_secret(account.tenant_id, account.integration_id)
-    held = None
-    oauth = integration.record.oauth
-    own_call = oauth.revocation if oauth else None
-    if (
-        own_call is not None
-        and own_call.token == "access_token"
-        and account.status is Status.ACTIVE
-        and account.refreshable
-        and expired(account, now())
-    ):
-        # A call that revokes with the access token (Dropbox's) refuses an expired one.
-        refreshed = refresh(account)
-        if refreshed.account.status is Status.ACTIVE:
-            account, held = refreshed.account, refreshed.tokens
-    status, message = family.revoke(
-        integration.context(account.params), held or crypto.open_account(account)
-    )
-    return Revoked(status=status, message=message)
 
 
 # --- disable and enable ----------------------------------------------------------
@@ -206,35 +167,3 @@ def reinitiate(
         ) from stale
     logger.info("connection reinitiated", extra={"connected_account_id": account_id})
     return InitiatedAccount(**restarted.view().model_dump(), redirect_url=url)
-
-
-# --- pending attempts --------------------------------------------------------------
-
-
-def expire_pending(account: AccountRecord) -> AccountRecord | None:
-    """Record a lapsed INITIATED or AWAITING_CONFIRMATION account as EXPIRED. An
-    unconfirmed account's tokens may be anyone's: they are dropped and their grant
-    revoked. None: it had not lapsed, or changed meanwhile."""
-    if not account.lapsed(time.time()):
-        return None
-    changes = AccountChanges(
-        status_reason=LAPSED_REASON[account.status], pending_until=None, due_at=None
-    )
-    unconfirmed = account.status is Status.AWAITING_CONFIRMATION
-    if unconfirmed:
-        changes = changes.merged(UNCONFIRMED_DROPPED)
-    try:
-        lapsed = transitions.move(
-            account.tenant_id,
-            account.id,
-            transitions.LAPSE,
-            changes,
-            Expect(token_version=account.token_version),
-            previous=account.status,
-        )
-    except (StaleAccount, NotFound):
-        return None
-    if unconfirmed:
-        revoke_grant(account)
-    logger.info("connection expired", extra={"connected_account_id": account.id})
-    return lapsed

@@ -31,7 +31,7 @@ from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
 from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import integrations, records, transitions
+from keyfob.services import integration_secrets, records, transitions
 from keyfob.services.tokens import token_changes
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
@@ -159,7 +159,7 @@ def _refresh_leased(
             return _expire(account, "the access token expired and there is no refresh token")
         _release(account, owner)
         return Refresh(Outcome.CURRENT, account)
-    integration = integrations.with_secret(account.tenant_id, account.integration_id)
+    integration = integration_secrets.with_secret(account.tenant_id, account.integration_id)
     oauth = integration.record.oauth
     assert oauth is not None
     current, reseal = crypto.open_for_update(account)

@@ -23,7 +23,7 @@ from keyfob.core.errors import NotFound
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger, metrics
 from keyfob.models.types import PENDING
-from keyfob.services import events, lifecycle, records, refresh
+from keyfob.services import events, grants, records, refresh
 from keyfob.store import accounts
 
 # Stop taking work this close to the Lambda's timeout. Each refresh checks again before
@@ -104,7 +104,7 @@ def _work(due: accounts.Due, horizon: str, remaining_ms: Callable[[], int]) -> s
     try:
         if due.status in PENDING:
             account = records.account(due.tenant_id, due.account_id, consistent=True)
-            return "PendingExpired" if lifecycle.expire_pending(account) else "RefreshNotNeeded"
+            return "PendingExpired" if grants.expire_pending(account) else "RefreshNotNeeded"
         # Without a refresh token there is nothing to do before the token expires.
         due_by = horizon if due.refreshable else iso(now())
         result = refresh.refresh_due(due.tenant_id, due.account_id, due_by, remaining_ms)

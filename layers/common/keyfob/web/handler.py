@@ -1,9 +1,11 @@
-"""The one decorator of every Lambda handler, and the entry point of API functions.
+"""The one decorator of every Lambda handler (the API functions' through
+``keyfob.web.resolver.entry``).
 
 Each invocation's log lines name its function, its request and its correlation id (the
 API request id, the EventBridge event id, or the scheduled run's request id), and the
 events it publishes carry the same correlation id. Metrics are flushed at the end;
-Powertools Tracer wraps it when enabled.
+Powertools Tracer wraps it when enabled. It imports no more than observability does: the
+authorizer, the scheduled run and the commands start with it and no HTTP framework.
 """
 
 from __future__ import annotations
@@ -12,11 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
 from keyfob.core.observability import bind_invocation, metrics, traced
-from keyfob.web.errors import refused_event
-from keyfob.web.resolver import MAX_BODY_BYTES, body_problem
 
 Handler = Callable[[Any, Any], Any]
 
@@ -40,18 +38,3 @@ def handler(function: Handler) -> Handler:
         return function(event, context)
 
     return traced(metrics.log_metrics(invoke))
-
-
-def entry(
-    app: APIGatewayHttpResolver, *, max_body: int = MAX_BODY_BYTES, json_body: bool = True
-) -> Handler:
-    """The Lambda handler of an API function: its resolver, behind the body check (for
-    a JSON body; a form is the route's own to read) and the one decorator."""
-
-    def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        problem = body_problem(event, max_body) if json_body else None
-        if problem is not None:
-            return refused_event(problem)
-        return app.resolve(event, context)
-
-    return handler(resolve)

@@ -24,6 +24,7 @@ from keyfob.core.errors import (
 )
 from keyfob.core.nesting import shallow
 from keyfob.web import errors
+from keyfob.web.handler import Handler, handler
 
 MAX_BODY_BYTES = 32 * 1024
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
@@ -107,3 +108,18 @@ def body_problem(event: dict[str, Any], max_body: int) -> KeyfobError | None:
         if shallow(parsed):
             return None
     return Malformed("invalid_json", "The request body nests deeper than 64 levels")
+
+
+def entry(
+    app: APIGatewayHttpResolver, *, max_body: int = MAX_BODY_BYTES, json_body: bool = True
+) -> Handler:
+    """The Lambda handler of an API function: its resolver, behind the body check (for
+    a JSON body; a form is the route's own to read) and the one decorator."""
+
+    def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        problem = body_problem(event, max_body) if json_body else None
+        if problem is not None:
+            return errors.refused_event(problem)
+        return app.resolve(event, context)
+
+    return handler(resolve)

@@ -1,0 +1,56 @@
+"""An integration with its decrypted client secret, for the calls that authenticate as
+the developer's client (the callback's exchange, refreshes, revocations)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from keyfob.auth.base import Context
+from keyfob.models.records import IntegrationRecord
+from keyfob.services import records
+
+_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WithSecret:
+    record: IntegrationRecord
+    client_secret: str
+    until: float
+
+    def context(self, params: Mapping[str, str]) -> Context:
+        """What an auth family needs to act for one of its connections."""
+        return Context(self.record, params, self.client_secret)
+
+
+_cache: dict[tuple[str, str], WithSecret] = {}
+# The scheduled run's threads all want the same few integrations at once: one fetches.
+_cache_lock = threading.Lock()
+
+
+def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
+    """The integration and its decrypted client secret. Integrations are immutable and
+    cannot be deleted while they have accounts, so a warm instance may keep both for a
+    few minutes: callbacks, refreshes and revocations then cost no KMS call for it."""
+    key = (tenant_id, integration_id)
+    cached = _cache.get(key)
+    if cached and cached.until > time.monotonic():
+        return cached
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached and cached.until > time.monotonic():
+            return cached
+        from keyfob.security import crypto
+
+        record = records.integration(tenant_id, integration_id)
+        secret = ""
+        if record.secret is not None:
+            secret = crypto.decrypt(
+                record.secret, tenant_id=tenant_id, record=f"INTEGRATION#{record.id}"
+            )["client_secret"]
+        cached = WithSecret(record, secret, time.monotonic() + _CACHE_SECONDS)
+        _cache[key] = cached
+        return cached
