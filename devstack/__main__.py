@@ -7,25 +7,21 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .demo import CALLBACK_PATH, start_demo_provider
-from .event_rules import RuleRelay
+from . import seed
 from .gateway import Gateway
 from .moto_server import EmbeddedAWS, silence_werkzeug, use_local_endpoint
 from .oauth_provider import OAuthServer
-from .resources import Resources, placeholder_resources, provision, resource_backed_variables
-from .scheduler import Scheduler
-from .template import ACCOUNT_ID, DEFAULT_REGION, Template, TemplateError
+from .resources import provision, resource_backed_variables
+from .rules import Rules
+from .template import Stack, TemplateError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = ROOT / "template.yaml"
 log = logging.getLogger("devstack")
 
 
@@ -61,146 +57,67 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("KEYFOB_DEV_DEMO_PROVIDER", "true").lower() != "false",
         help="do not start the demo OAuth 2.0 provider (env KEYFOB_DEV_DEMO_PROVIDER=false)",
     )
-    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help=argparse.SUPPRESS)
+    template = Path(__file__).resolve().parent.parent / "template.yaml"
+    parser.add_argument("--template", type=Path, default=template, help=argparse.SUPPRESS)
     parser.add_argument("--stack-name", default="keyfob-local", help=argparse.SUPPRESS)
     return parser
 
 
-def _function_environment(
-    template: Template, endpoint_url: str | None, real: bool, stack_name: str
-) -> tuple[dict[str, str], Resources | None]:
-    preset = "KEYFOB_TABLE" in os.environ and "KEYFOB_KMS_KEY_ID" in os.environ
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if preset:
-        resources = placeholder_resources(template, stack_name, region or DEFAULT_REGION)
-        env = resources.function_env
-        for name in sorted(resource_backed_variables(template)):
-            if name not in os.environ:
-                log.warning(
-                    "%s names a resource but provisioning was skipped (KEYFOB_TABLE and "
-                    "KEYFOB_KMS_KEY_ID are set): set %s too",
-                    name,
-                    name,
-                )
-        return env, None
-    session_kwargs: dict[str, Any] = {}
-    if region:
-        session_kwargs["region_name"] = region
-    if real:
-        log.info("provisioning template resources in real AWS (stack %s)", stack_name)
-    resources = provision(template, session_kwargs, endpoint_url, stack_name)
-    return resources.function_env, resources
-
-
-def shell_overrides(
-    env: dict[str, str], template: Template, *, provisioned: bool
-) -> dict[str, str]:
+def shell_overrides(env: dict[str, str], backed: set[str], *, provisioned: bool) -> dict[str, str]:
     """The functions' environment with the shell's own settings winning
-    (``POWERTOOLS_LOG_LEVEL=DEBUG``, a tunnel's ``KEYFOB_PUBLIC_URL`` ...), except for variables
-    naming provisioned resources: those always come from provisioning when it ran."""
-    fixed = resource_backed_variables(template) if provisioned else set()
+    (``POWERTOOLS_LOG_LEVEL=DEBUG``, a tunnel's ``KEYFOB_PUBLIC_URL`` ...), except the
+    variables in ``backed``, naming a resource, when provisioning made it."""
     result = dict(env)
     for name, value in env.items():
         shell = os.environ.get(name)
-        if name in fixed or shell is None or shell == value:
+        if shell is None and name in backed and not provisioned:
+            log.warning("%s names a resource, which was not provisioned: set it too", name)
+        if shell is None or shell == value or (name in backed and provisioned):
             continue
-        if name == "KEYFOB_PUBLIC_URL" and not shell:
-            continue
-        log.info("using %s from the environment", name)
-        result[name] = shell
+        if name != "KEYFOB_PUBLIC_URL" or shell:
+            log.info("using %s from the environment", name)
+            result[name] = shell
     return result
-
-
-def _seed_tenant(api_key: str | None) -> tuple[str, str] | None:
-    """The dev tenant: reused when the given key already opens one (a persistent backend)."""
-    from keyfob.tenants import create_tenant, tenant_for_api_key
-
-    try:
-        if api_key and (existing := tenant_for_api_key(api_key)):
-            return existing, api_key
-        tenant, key = create_tenant(name="dev", api_key=api_key)
-    except Exception:  # keep serving; the traceback says why
-        log.exception("could not seed the dev tenant")
-        return None
-    return tenant.id, key
-
-
-def _allow_local_account(tenant_id: str, aws_account: str) -> None:
-    """Events put on the local endpoint come from its one account: it acts for the dev
-    tenant, so that commands can be tried at once."""
-    try:
-        from keyfob.tenants import allow_aws_account
-
-        allow_aws_account(tenant_id, aws_account)
-    except Exception:  # keep serving; the traceback says why
-        log.exception("could not let account %s put commands for the dev tenant", aws_account)
-
-
-def _sample_route(gateway: Gateway) -> str:
-    for route in gateway.routes:
-        spec = route.spec
-        plain = "{" not in spec.path and spec.path != "$default"
-        if spec.method in ("GET", "ANY") and plain and spec.authorizer is not None:
-            return spec.path
-    return "/"
-
-
-def _identity_header(gateway: Gateway) -> str:
-    for api in gateway.apis.values():
-        for authorizer in api.authorizers.values():
-            if authorizer.identity_headers:
-                return authorizer.identity_headers[0]
-    return "x-api-key"
 
 
 def _banner(
     gateway: Gateway,
-    public_url: str,
     api_key: str | None,
-    aws_description: str,
-    resources: Resources | None,
+    aws: str,
+    rules: Rules,
     demo: tuple[OAuthServer, str] | None,
-    scheduler: Scheduler,
-    relay: RuleRelay | None,
 ) -> str:
-    key_text = api_key or "(none: no dev tenant was seeded)"
-    lines = [
-        "",
-        "Keyfob is running locally",
-        f"  Base URL:        {public_url}",
-        f"  OAuth callback:  {public_url}{CALLBACK_PATH}   <- register this redirect URI",
-        f"  Dev API key:     {key_text}",
-        f"  AWS:             {aws_description}",
+    url, stack = gateway.env["KEYFOB_PUBLIC_URL"], gateway.stack
+    rows = [
+        ("Base URL:", url),
+        ("OAuth callback:", f"{url}{seed.CALLBACK_PATH}   <- register this redirect URI"),
+        ("Dev API key:", api_key or "(none: no dev tenant was seeded)"),
+        ("AWS:", aws),
     ]
-    if resources is not None:
-        for logical_id, name in resources.tables.items():
-            lines.append(f"  Table:           {name} ({logical_id})")
-        for logical_id, key in resources.kms_keys.items():
-            lines.append(f"  KMS key:         {key['KeyId']} ({logical_id})")
-    for schedule in scheduler.schedules:
-        lines.append(f"  Scheduled:       {schedule.function_id}, {schedule.expression}")
-    for schedule in scheduler.skipped:
-        lines.append(f"  Not scheduled:   {schedule.function_id}, {schedule.expression}")
-    for rule in relay.rules if relay else ():
-        account = resources.account_id if resources else ACCOUNT_ID
-        lines.append(
-            f"  Event rule:      {rule.function_id} <- bus {rule.bus} "
-            f"(put events as {account}, allowed for the dev tenant)"
-        )
+    labels = {"AWS::DynamoDB::Table": "Table:", "AWS::KMS::Key": "KMS key:"}
+    for logical_id, physical in stack.physical.items():
+        if label := labels.get(stack.type_of(logical_id)):
+            rows.append((label, f"{physical['Ref']} ({logical_id})"))
+    rows += [("Scheduled:", f"{rule.function_id}, {rule.schedule}") for rule in rules.scheduled]
+    account = f"put events as {stack.account_id}, allowed for the dev tenant"
+    rows += [("Event rule:", f"{r.function_id} <- bus {r.bus} ({account})") for r in rules.relayed]
+    rows += [("Not run:", f"{r.function_id}, {r.schedule or 'event rule'}") for r in rules.skipped]
     if demo is not None:
-        provider, integration_id = demo
-        lines.append(f"  Demo provider:   {provider.base_url} (OAuth 2.0, approves at once)")
-        lines.append(f"  Demo integration: {integration_id} (connect with it; see README)")
-    header = _identity_header(gateway)
-    lines += [
-        "",
-        "Try:",
-        f"  curl -s -H '{header}: {api_key or '<api key>'}' {public_url}{_sample_route(gateway)}",
-        "",
-        "Ctrl-C to stop.",
-        "",
+        rows.append(("Demo provider:", f"{demo[0].base_url} (OAuth 2.0, approves at once)"))
+        rows.append(("Demo integration:", f"{demo[1]} (connect with it; see README)"))
+    lines = ["", "Keyfob is running locally", *(f"  {k:<18}{v}" for k, v in rows)]
+    secured = [
+        r for r in gateway.routes if r.method == "GET" and r.authorizer and "{" not in r.path
     ]
-    return "\n".join(lines)
+    sample = min(secured, key=lambda route: len(route.path), default=None)
+    if sample is not None and sample.authorizer and sample.authorizer.identity:
+        header = sample.authorizer.identity[0][1]
+        lines += ["", "Try:", f"  curl -s -H '{header}: {api_key}' {url}{sample.path}"]
+    return "\n".join([*lines, "", "Ctrl-C to stop.", ""])
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -210,90 +127,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     silence_werkzeug()
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    template = Template.load(args.template, stack_name=args.stack_name)
-
+    # Explicit handlers: a background job may have inherited SIGINT as ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    endpoint = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
+    real = args.aws == "real" and endpoint is None
+    preset = "KEYFOB_TABLE" in os.environ and "KEYFOB_KMS_KEY_ID" in os.environ
+    public_url = os.environ.get("KEYFOB_PUBLIC_URL") or None
     embedded: EmbeddedAWS | None = None
-    endpoint_url = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
-    real = args.aws == "real" and endpoint_url is None
-    if endpoint_url:
-        use_local_endpoint(endpoint_url, dummy_credentials=False)
-        aws_description = f"endpoint {endpoint_url}"
-    elif real:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        aws_description = f"real AWS ({region or 'region from your AWS config'})"
-    else:
-        embedded = EmbeddedAWS()
-        endpoint_url = embedded.endpoint_url
-        use_local_endpoint(endpoint_url, dummy_credentials=True)
-        aws_description = f"embedded moto at {endpoint_url} (in memory: gone on exit)"
-
     gateway: Gateway | None = None
-    scheduler: Scheduler | None = None
-    relay: RuleRelay | None = None
+    rules: Rules | None = None
     demo: tuple[OAuthServer, str] | None = None
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
     try:
-        env, resources = _function_environment(template, endpoint_url, real, args.stack_name)
-        env = shell_overrides(env, template, provisioned=resources is not None)
-        preset_public_url = os.environ.get("KEYFOB_PUBLIC_URL") or None
+        if endpoint:
+            use_local_endpoint(endpoint, dummy_credentials=False)
+            aws = f"endpoint {endpoint}"
+        elif real:
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            aws = f"real AWS ({region or 'region from your AWS config'})"
+            log.info(
+                "provisioning the template's resources in real AWS (stack %s)", args.stack_name
+            )
+        else:
+            embedded = EmbeddedAWS()
+            endpoint = embedded.endpoint_url
+            use_local_endpoint(endpoint, dummy_credentials=True)
+            aws = f"embedded moto at {endpoint} (in memory: gone on exit)"
+        stack = Stack(args.template, stack_name=args.stack_name)
+        stack = provision(stack, None, endpoint, create=not preset)
+        backed = resource_backed_variables(stack)
+        env = shell_overrides(stack.function_env, backed, provisioned=not preset)
         env["KEYFOB_ALLOW_HTTP_LOOPBACK"] = os.environ.get("KEYFOB_ALLOW_HTTP_LOOPBACK", "true")
-        os.environ.update(env)
-        gateway = Gateway(
-            template,
-            env,
-            host=args.host,
-            port=args.port,
-            stack_name=args.stack_name,
-            region=resources.region if resources else os.environ.get("AWS_REGION") or None,
-            account_id=resources.account_id if resources else ACCOUNT_ID,
-        )
+        gateway = Gateway(stack, env, args.host, args.port, ready=False)
         try:
-            gateway.start()
+            gateway.start()  # answering 503 until the dev tenant is there
         except OSError as error:
             log.error("cannot listen on %s:%s: %s", args.host, args.port, error)
             return 1
-        public_url = preset_public_url or gateway.url
+        public_url = public_url or gateway.url
         os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
-        # Rules on a real bus are left alone: there, the deployed rule invokes Lambda.
-        local = resources if resources is not None and not real else None
-        seeded = _seed_tenant(args.api_key)
-        if seeded is not None and args.demo_provider:
-            demo = start_demo_provider(seeded[0], public_url)
-        scheduler = Scheduler(gateway, template.schedules()).start()
-        if local is not None:
-            relay = RuleRelay(gateway, template.event_rules(local.physical)).start()
-            if seeded is not None and relay.rules:
-                _allow_local_account(seeded[0], local.account_id)
-        banner = _banner(
-            gateway,
-            public_url,
-            seeded[1] if seeded else None,
-            aws_description,
-            resources,
-            demo,
-            scheduler,
-            relay,
-        )
-        print(banner, flush=True)
-        # Explicit handlers: a background job may have inherited SIGINT as ignored.
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        while not stop.wait(0.5):
-            pass
+        # On a real bus the deployed rule invokes the deployed function: no relay.
+        rules = Rules(gateway, stack.rules(), relay=not real)
+        api_key = None
+        try:
+            tenant_id, api_key = seed.seed_tenant(args.api_key)
+            if rules.relayed:
+                seed.allow_account(tenant_id, stack.account_id)
+            if args.demo_provider:
+                demo = seed.start_demo_provider(tenant_id, public_url)
+        except Exception:  # keep serving; the traceback says why
+            log.exception("could not seed the dev tenant (or its demo integration)")
+        rules.start()
+        gateway.mark_ready()
+        print(_banner(gateway, api_key, aws, rules, demo), flush=True)
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
     except (TemplateError, BotoCoreError, ClientError) as error:
         log.error("devstack could not start: %s", error)
         return 1
     finally:
-        if relay is not None:
-            relay.stop()
-        if scheduler is not None:
-            scheduler.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # another one: let the stop finish
+            signal.signal(signum, signal.SIG_IGN)
+        if rules is not None:
+            rules.stop()
         if demo is not None:
             demo[0].stop()
         if gateway is not None:
@@ -305,4 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    # All stopped and flushed: skip tearing down every module the functions loaded (~1 s).
+    os._exit(code)

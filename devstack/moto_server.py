@@ -1,15 +1,24 @@
-"""An in-process moto server: every AWS service at one local endpoint."""
+"""An in-process moto server: every AWS service at one loopback endpoint."""
 
 from __future__ import annotations
 
 import logging
 import os
-import urllib.request
+import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from .template import DEFAULT_REGION
 
 __all__ = ["EmbeddedAWS", "silence_werkzeug", "use_local_endpoint"]
+
+_DYNAMODB_WRITES = {
+    f"DynamoDB_20120810.{operation}"
+    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+}
 
 
 def silence_werkzeug() -> None:
@@ -22,8 +31,7 @@ def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
     if dummy_credentials:
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
-        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = DEFAULT_REGION
     else:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -33,62 +41,60 @@ def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
+class _SerialWrites:
+    """moto's app with DynamoDB's write operations one at a time: DynamoDB serialises the
+    writes to an item, moto's server does not (a transaction's condition checks and
+    writes interleave with other writes), so a race a test provokes could pass unnoticed."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") not in _DYNAMODB_WRITES:
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 class EmbeddedAWS:
-    """``moto.server.ThreadedMotoServer`` on a free loopback port, started on creation
-    (``start=False`` to defer).
+    """moto's server on a free loopback port, started on creation, DynamoDB writes
+    serialised unless ``serialize_writes=False``. moto keeps its state in module globals:
+    every server in one process shares it."""
 
-    >>> with EmbeddedAWS() as aws:
-    ...     boto3.client("dynamodb", endpoint_url=aws.endpoint_url, region_name="us-east-1")
-
-    moto keeps its state in module globals: every server in one process (and ``mock_aws``)
-    shares it, and ``reset()`` clears all of it.
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, start: bool = True) -> None:
-        self.host = host
-        self.port = port
-        self._server: object | None = None
-        self._endpoint_url: str | None = None
-        if start:
-            self.start()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serialize_writes: bool = True):
+        self.host, self.port, self.serialize_writes = host, port, serialize_writes
+        self._server: BaseWSGIServer | None = None
+        self.start()
 
     @property
     def endpoint_url(self) -> str:
-        if self._endpoint_url is None:
+        if self._server is None:
             raise RuntimeError("EmbeddedAWS is not started")
-        return self._endpoint_url
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmbeddedAWS:
         if self._server is not None:
             return self
         silence_werkzeug()
-        from moto.server import ThreadedMotoServer  # slow import: only when needed
+        from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
 
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        self._server = server
-        self.port = port
-        shown = f"[{host}]" if ":" in host else host
-        self._endpoint_url = f"http://{shown}:{port}"
+        app = moto.DomainDispatcherApplication(moto.create_backend_app)
+        wrapped = _SerialWrites(app) if self.serialize_writes else app
+        server = make_server(
+            self.host, self.port, wrapped, threaded=True, request_handler=moto.MotoRequestHandler
+        )
+        server.block_on_close = False  # type: ignore[attr-defined]  # idle keep-alives
+        self._server, self.port = server, server.server_port
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="moto", daemon=True
+        ).start()
         return self
-
-    def reset(self) -> None:
-        """Forget every resource in every service (``POST /moto-api/reset``)."""
-        url = f"{self.endpoint_url}/moto-api/reset"  # always http://<loopback>
-        request = urllib.request.Request(url, method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            response.read()
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        self._endpoint_url = None
         if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+            server.shutdown()
+            server.server_close()
 
     def __enter__(self) -> EmbeddedAWS:
         return self.start()

@@ -1,16 +1,37 @@
-"""The local stack's demo OAuth 2.0 provider, wired to an integration of the dev tenant,
-so that a new user can make a whole OAuth connection with curl, offline."""
+"""What the local stack asks of Keyfob itself: the dev tenant, the local AWS account
+allowed to put commands for it, and the demo provider's integration. The one module of
+devstack that imports the ``keyfob`` package (the layer's code)."""
 
 from __future__ import annotations
 
 from .oauth_provider import OAuthServer
 
+__all__ = ["CALLBACK_PATH", "allow_account", "seed_tenant", "start_demo_provider"]
+
 CALLBACK_PATH = "/v1/oauth/callback"
 
 
+def seed_tenant(api_key: str | None) -> tuple[str, str]:
+    """The dev tenant's id and API key: the tenant the key opens already (a persistent
+    backend), or a new tenant named ``dev``."""
+    from keyfob.tenants import create_tenant, tenant_for_api_key
+
+    if api_key and (existing := tenant_for_api_key(api_key)):
+        return existing, api_key
+    tenant, key = create_tenant(name="dev", api_key=api_key)
+    return tenant.id, key
+
+
+def allow_account(tenant_id: str, aws_account: str) -> None:
+    """Let an AWS account put commands for the tenant."""
+    from keyfob.tenants import allow_aws_account
+
+    allow_aws_account(tenant_id, aws_account)
+
+
 def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, str]:
-    """Start the provider, register Keyfob's callback with it, and create an integration
-    for it; returns the running provider and the integration's id."""
+    """Start the demo OAuth provider, register Keyfob's callback with it, and create the
+    tenant's integration for it; returns the running provider and the integration's id."""
     from keyfob import integrations
     from keyfob.models import IntegrationCreate
 
