@@ -17,13 +17,12 @@ import time
 from collections.abc import Iterable, Mapping
 from http.client import responses
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request
 
-from .moto_server import silence_werkzeug
+from .moto_server import close, serve
 from .runtime import FunctionError, LocalFunction, lambda_json
 from .template import Route, Stack
 
@@ -117,40 +116,28 @@ class Gateway:
     def start(self) -> Gateway:
         if self._server is not None:
             return self
-        silence_werkzeug()
         for name, value in self.env.items():
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
         layers = dict.fromkeys(str(p) for f in self.functions.values() for p in f.spec.layer_dirs)
         sys.path[:0] = [path for path in layers if path not in sys.path]
-        self._server = make_server(self.host, self.port, self.wsgi_app, threaded=True)
-        self._server.block_on_close = False  # type: ignore[attr-defined]  # nor in-flight ones
+        self._server = serve(self.wsgi_app, self.host, self.port)
         self.port = self._server.server_port
-        serve = self._server.serve_forever
-        threading.Thread(target=serve, args=(0.1,), name="gateway", daemon=True).start()
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
+            close(server)
+        saved, self._saved_env = self._saved_env, {}
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+        for name in [name for name, value in saved.items() if value is None]:
+            del os.environ[name]
 
     def __enter__(self) -> Gateway:
         return self.start()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def mark_ready(self) -> None:

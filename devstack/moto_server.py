@@ -1,4 +1,5 @@
-"""An in-process moto server: every AWS service at one loopback endpoint."""
+"""Servers in this process, on loopback: moto's (every AWS service at one endpoint), and the
+threaded werkzeug server that it, the gateway and the OAuth provider run on."""
 
 from __future__ import annotations
 
@@ -6,38 +7,51 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .template import DEFAULT_REGION
 
-__all__ = ["EmbeddedAWS", "silence_werkzeug", "use_local_endpoint"]
+__all__ = ["EmbeddedAWS", "close", "serve", "use_local_endpoint"]
 
-_DYNAMODB_WRITES = {
-    f"DynamoDB_20120810.{operation}"
-    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-}
+_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+_DYNAMODB_WRITES = {f"DynamoDB_20120810.{operation}" for operation in _WRITES}
 
 
-def silence_werkzeug() -> None:
-    """Keep werkzeug's per-request log quiet (it installs its own INFO handler otherwise)."""
+def serve(
+    app: Callable[..., Iterable[bytes]], host: str, port: int, **kwargs: Any
+) -> BaseWSGIServer:
+    """``app`` served by a thread per request, from a daemon thread, without request log."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server(host, port, app, threaded=True, **kwargs)
+    server.block_on_close = False  # type: ignore[attr-defined]  # close() waits for no request
+    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+    return server
+
+
+def close(server: BaseWSGIServer) -> None:
+    server.shutdown()
+    server.server_close()
 
 
 def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
-    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``."""
+    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``;
+    with ``dummy_credentials``, moto's credentials and region, whatever the shell's."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if dummy_credentials:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = DEFAULT_REGION
-    else:
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
+        region = None
+        for name in (
+            "PROFILE",
+            "DEFAULT_PROFILE",
+            "SESSION_TOKEN",
+            "ACCESS_KEY_ID",
+            "SECRET_ACCESS_KEY",
+        ):
+            os.environ.pop(f"AWS_{name}", None)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
@@ -62,47 +76,18 @@ class EmbeddedAWS:
     every server in one process shares it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serialize_writes: bool = True):
-        self.host, self.port, self.serialize_writes = host, port, serialize_writes
-        self._server: BaseWSGIServer | None = None
-        self.start()
-
-    @property
-    def endpoint_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("EmbeddedAWS is not started")
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> EmbeddedAWS:
-        if self._server is not None:
-            return self
-        silence_werkzeug()
         from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
 
         app = moto.DomainDispatcherApplication(moto.create_backend_app)
-        wrapped = _SerialWrites(app) if self.serialize_writes else app
-        server = make_server(
-            self.host, self.port, wrapped, threaded=True, request_handler=moto.MotoRequestHandler
-        )
-        server.block_on_close = False  # type: ignore[attr-defined]  # idle keep-alives
-        self._server, self.port = server, server.server_port
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="moto", daemon=True
-        ).start()
-        return self
+        wrapped = _SerialWrites(app) if serialize_writes else app
+        self._server = serve(wrapped, host, port, request_handler=moto.MotoRequestHandler)
+        self.endpoint_url = f"http://{host}:{self._server.server_port}"
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        close(self._server)
 
     def __enter__(self) -> EmbeddedAWS:
-        return self.start()
+        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

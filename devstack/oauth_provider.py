@@ -1,27 +1,19 @@
-"""A real OAuth 2.0 authorization server on loopback: the provider of the integration tests
-and the local stack's demo provider, so that the whole OAuth flow can be tried offline.
-
-Authlib's server components over in-memory state. The authorization endpoint consents at
-once for a fixed test user, so a test "browser" fetches the authorization URL without
-following redirects and reads ``code``, ``state`` and ``iss`` from ``Location``. Attributes
-of :class:`OAuthServer` record what clients sent and inject provider failures.
-
-No ``AUTHLIB_INSECURE_TRANSPORT``: Authlib accepts plain http on loopback addresses (RFC
-8252 section 7.3), and the variable would relax every Authlib use in the process,
-including the code under test.
+"""A real OAuth 2.0 authorization server on loopback (Authlib's server components, in-memory
+state): the integration tests' provider and the local stack's demo provider. It consents at
+once for a fixed user, so a test "browser" reads ``code``, ``state`` and ``iss`` from the
+authorization response's ``Location``. No ``AUTHLIB_INSECURE_TRANSPORT``: Authlib takes
+plain http on loopback (RFC 8252 7.3), and the variable would relax the code under test too.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from authlib.common.security import is_secure_transport
-from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (
     AuthorizationCodeMixin,
@@ -34,15 +26,14 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
-if not is_secure_transport("http://127.0.0.1/"):
-    raise RuntimeError("Authlib too old: it refuses http on loopback; upgrade to >= 1.9")
+from .moto_server import close, serve
 
 TEST_USER: dict[str, str] = {"id": "4242", "login": "keyfob-tester", "name": "Keyfob Tester"}
 CODE_LIFETIME_SECONDS = 600
@@ -172,15 +163,14 @@ class _Server(AuthorizationServer):
 
     def _store_token(self, token: dict[str, Any], oauth_request: Any) -> None:
         code, old = oauth_request.authorization_code, oauth_request.refresh_token
-        record = _Token(
-            client_id=oauth_request.client.client_id,
-            grant_id=code.code if code is not None else old.grant_id,
-            access_token=token["access_token"],
-            refresh_token=token.get("refresh_token"),
-            scope=token.get("scope", ""),
-            issued_at=time.time(),
-            expires_in=token.get("expires_in"),
+        grant_id = code.code if code is not None else old.grant_id
+        access, refresh, scope = (
+            token["access_token"],
+            token.get("refresh_token"),
+            token.get("scope"),
         )
+        client_id, expires_in = oauth_request.client.client_id, token.get("expires_in")
+        record = _Token(client_id, grant_id, access, refresh, scope or "", time.time(), expires_in)
         with self.owner.lock:
             self.owner.by_access[record.access_token] = record
             if record.refresh_token:
@@ -214,16 +204,10 @@ class _AuthorizationCodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code: str, oauth_request: Any) -> None:
-        data = oauth_request.payload.data
-        record = _AuthorizationCode(
-            code=code,
-            client_id=oauth_request.client.client_id,
-            redirect_uri=oauth_request.payload.redirect_uri,
-            scope=oauth_request.scope,
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            issued_at=time.time(),
-        )
+        data, client_id = oauth_request.payload.data, oauth_request.client.client_id
+        challenge = data.get("code_challenge"), data.get("code_challenge_method")
+        redirect_uri, scope = oauth_request.payload.redirect_uri, oauth_request.scope
+        record = _AuthorizationCode(code, client_id, redirect_uri, scope, *challenge, time.time())
         with self.server.owner.lock:
             self.server.owner.codes[code] = record
 
@@ -299,16 +283,6 @@ class _RevocationEndpoint(RevocationEndpoint):
             owner.revocations.append(revoked)
 
 
-class _BearerValidator(BearerTokenValidator):
-    def __init__(self, owner: OAuthServer) -> None:
-        super().__init__()
-        self.owner = owner
-
-    def authenticate_token(self, token_string: str) -> _Token | None:
-        with self.owner.lock:
-            return self.owner.by_access.get(token_string)
-
-
 class _Issuer(IssuerParameter):
     """RFC 9207 ``iss`` on authorization responses, following the owner's switches."""
 
@@ -340,8 +314,6 @@ class OAuthServer:
         self._authz.register_endpoint(_RevocationEndpoint)
         self._issuer = _Issuer(self)
         self._authz.register_extension(self._issuer)
-        self._protector = ResourceProtector()
-        self._protector.register_token_validator(_BearerValidator(self))
         add = self._app.add_url_rule
         add("/authorize", view_func=self._authorize, methods=["GET"])
         add("/token", view_func=self._token, methods=["POST"])
@@ -375,16 +347,10 @@ class OAuthServer:
         self.include_iss = True
         self.iss_override: str | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------
-
     def start(self) -> OAuthServer:
         if self._httpd is not None:
             raise RuntimeError("OAuthServer already started")
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log
-        self._httpd = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._httpd.block_on_close = False  # type: ignore[attr-defined]  # idle keep-alives
-        serve = self._httpd.serve_forever
-        threading.Thread(target=serve, args=(0.05,), name="oauth-provider", daemon=True).start()
+        self._httpd = serve(self._app, "127.0.0.1", 0)
         self.base_url = self.issuer = f"http://127.0.0.1:{self._httpd.server_port}"
         self.authorization_url, self.token_url, self.revocation_url, self.userinfo_url = (
             f"{self.base_url}/{path}" for path in ("authorize", "token", "revoke", "userinfo")
@@ -395,10 +361,7 @@ class OAuthServer:
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-
-    # -- test controls -------------------------------------------------------------------
+            close(httpd)
 
     def register_client(
         self,
@@ -410,14 +373,9 @@ class OAuthServer:
         """Register a client; ``"none"`` makes a public client, whose secret is ``""``."""
         if token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
             raise ValueError(f"unsupported token_endpoint_auth_method {token_endpoint_auth_method}")
-        public = token_endpoint_auth_method == "none"
-        client = _Client(
-            client_id=f"client-{secrets.token_hex(8)}",
-            client_secret="" if public else secrets.token_urlsafe(32),
-            redirect_uris=list(redirect_uris),
-            scope=scope,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-        )
+        secret = "" if token_endpoint_auth_method == "none" else secrets.token_urlsafe(32)
+        client_id = f"client-{secrets.token_hex(8)}"
+        client = _Client(client_id, secret, list(redirect_uris), scope, token_endpoint_auth_method)
         with self.lock:
             self.clients[client.client_id] = client
         return client.client_id, client.client_secret
@@ -441,15 +399,12 @@ class OAuthServer:
                 if record.grant_id == grant_id:
                     record.access_revoked = record.refresh_revoked = True
 
-    def _accepts(self, credential: str) -> bool:
-        """A live access token, or a registered API key."""
+    def _accepts(self, credential: str, api_keys: bool = True) -> bool:
+        """A live access token, or (``api_keys``) a registered API key."""
         with self.lock:
-            if credential in self.api_keys:
-                return True
-            record = self.by_access.get(credential)
-        return record is not None and not record.is_revoked() and not record.is_expired()
-
-    # -- endpoints -----------------------------------------------------------------------
+            record, key = self.by_access.get(credential), credential in self.api_keys
+        live = record is not None and not record.is_revoked() and not record.is_expired()
+        return live or (api_keys and key)
 
     def _authorize(self) -> Any:
         with self.lock:
@@ -485,11 +440,8 @@ class OAuthServer:
         return self._authz.create_token_response()
 
     def _api(self, path: str = "") -> Any:
-        """A resource API like an app's own: 401 without a valid credential, otherwise an
-        echo of the request with the user it belongs to (or ``api_reply``, after
-        ``api_delay`` seconds). Takes the credential wherever apps put one (a bearer or
-        custom header, a query parameter, basic auth), so that every placement in the
-        catalog can be tried against it."""
+        """A resource API: 401 without a valid credential (in any header, query parameter or
+        basic auth, as apps take them), else an echo with its user, or ``api_reply``."""
         entry = {
             "method": request.method,
             "path": f"/{path}",
@@ -517,5 +469,7 @@ class OAuthServer:
         return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
 
     def _userinfo(self) -> Any:
-        with self._protector.acquire():
-            return jsonify(TEST_USER)
+        bearer = request.headers.get("Authorization", "").partition("Bearer ")[2]
+        if not self._accepts(bearer, api_keys=False):
+            return jsonify({"error": "invalid_token"}), 401
+        return jsonify(TEST_USER)

@@ -18,10 +18,9 @@ log = logging.getLogger("devstack")
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
-# The transform refuses local code locations: each stands aside as s3://<this>/<index>.
-_CODE_BUCKET = "devstack-local-code"
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_ANY_METHOD = "x-amazon-apigateway-any-method"
+_CODE_BUCKET = "devstack-local-code"  # local code stands aside as s3://<this>/<index>
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+_ANY = "x-amazon-apigateway-any-method"
 _NAMES = ("TableName", "Name", "AliasName", "FunctionName", "QueueName")  # name properties
 NO_VALUE: Any = object()  # what Ref AWS::NoValue gives: dropped from its dict or list
 
@@ -43,22 +42,22 @@ def load_template(path: str | Path) -> dict[str, Any]:
 
 
 def translate(sam: Mapping[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
-    """SAM to CloudFormation, offline. Local ``CodeUri``/``ContentUri`` values are swapped
-    for s3:// placeholders first (as cfn-lint does); returns the template and the local
-    locations, indexed by the placeholders' keys (``Code.S3Key``, ``Content.S3Key``)."""
+    """SAM to CloudFormation, offline: local ``CodeUri``/``ContentUri`` values stand aside
+    as s3:// placeholders (as cfn-lint does). Returns the template and the local
+    locations, which the placeholders' keys (``Code.S3Key``, ``Content.S3Key``) index."""
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
     data, local = copy.deepcopy(dict(sam)), []
     serverless = [r for r in data["Resources"].values() if r["Type"].startswith("AWS::Serverless")]
-    holders = [r.get("Properties") or {} for r in serverless]
-    for props in [(data.get("Globals") or {}).get("Function") or {}, *holders]:
+    holders = [(data.get("Globals") or {}).get("Function") or {}]
+    for props in holders + [r.get("Properties") or {} for r in serverless]:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
                 local.append(props[key])
                 props[key] = f"s3://{_CODE_BUCKET}/{len(local) - 1}"
-    # A session with the region, and no managed policies to look up: no call leaves.
+    # The session names the region; no managed policy is looked up: nothing leaves.
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
     try:
         cfn = translator.translate(data, {}, get_managed_policy_map=dict)
@@ -118,8 +117,9 @@ class Rule:
     def rate_seconds(self) -> int | None:
         """The period of a rate() schedule; None for cron() (not run locally)."""
         match = re.fullmatch(r"rate\((\d+)\s+(minute|hour|day)s?\)", (self.schedule or "").strip())
-        units = {"minute": 60, "hour": 3600, "day": 86400}
-        return int(match[1]) * units[match[2]] if match else None
+        return (
+            int(match[1]) * {"minute": 60, "hour": 3600, "day": 86400}[match[2]] if match else None
+        )
 
 
 class Resolver:
@@ -139,33 +139,27 @@ class Resolver:
             "AWS::URLSuffix": "amazonaws.com.cn" if china else "amazonaws.com",
             "AWS::NoValue": NO_VALUE,
         }
+        self.functions: dict[str, Callable[[Any], Any]] = {
+            "Ref": self.ref,
+            "Condition": self.condition,
+            "Fn::GetAtt": lambda a: self.get_att(*(a.split(".", 1) if isinstance(a, str) else a)),
+            "Fn::Sub": lambda a: self.sub(*a) if isinstance(a, list) else self.sub(a),
+            "Fn::If": lambda a: self.resolve(a[1] if self.condition(a[0]) else a[2]),
+            "Fn::Join": lambda a: str(a[0]).join(map(str, self.resolve(a[1]))),
+            "Fn::Equals": lambda a: len({str(item) for item in self.resolve(a)}) == 1,
+            "Fn::Not": lambda a: not self.resolve(a[0]),
+        }
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if len(value) == 1:
-            ((name, arg),) = value.items()
-            if name == "Ref":
-                return self.ref(arg)
-            if name == "Fn::GetAtt":
-                logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
-                return self.get_att(logical_id, attribute)
-            if name == "Fn::Sub":
-                return self.sub(arg)
-            if name == "Fn::If":
-                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
-            if name == "Fn::Join":
-                return str(arg[0]).join(str(item) for item in self.resolve(arg[1]))
-            if name == "Fn::Equals":
-                return len({str(item) for item in self.resolve(arg)}) == 1
-            if name == "Fn::Not":
-                return not self.resolve(arg[0])
-            if name == "Condition":
-                return self.condition(arg)
-            if name.startswith("Fn::"):
-                raise TemplateError(f"{name} is not supported by the local stack")
+        name = next(iter(value)) if len(value) == 1 else ""
+        if name in self.functions:
+            return self.functions[name](value[name])
+        if name.startswith("Fn::"):
+            raise TemplateError(f"{name} is not supported by the local stack")
         resolved = {key: self.resolve(item) for key, item in value.items()}
         return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
@@ -197,8 +191,8 @@ class Resolver:
             raise TemplateError(f"{logical_id}.{attribute} is not known locally")
         return attributes[attribute]
 
-    def sub(self, arg: Any) -> str:
-        text, variables = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
+    def sub(self, text: str, variables: Any = None) -> str:
+        variables = self.resolve(variables or {})
 
         def replace(match: re.Match[str]) -> str:
             name = match[1].strip()
@@ -210,7 +204,7 @@ class Resolver:
                 return str(self.get_att(*name.split(".", 1)))
             return str(self.ref(name))
 
-        return re.sub(r"\$\{([^}]*)\}", replace, str(text))
+        return re.sub(r"\$\{([^}]*)\}", replace, text)
 
 
 class Stack:
@@ -241,12 +235,12 @@ class Stack:
 
     def resources(self, *types: str) -> dict[str, dict[str, Any]]:
         """Properties of the resources of these types whose Condition (if any) holds."""
-        resolver = self.resolver()
+        condition = self.resolver().condition
         return {
             logical_id: resource.get("Properties") or {}
             for logical_id, resource in self.cfn["Resources"].items()
             if resource["Type"] in types
-            and ("Condition" not in resource or resolver.condition(resource["Condition"]))
+            and ("Condition" not in resource or condition(resource["Condition"]))
         }
 
     def attributes(self, logical_id: str) -> dict[str, Any]:
@@ -255,16 +249,15 @@ class Stack:
             return self.physical[logical_id]
         kind, props = self.type_of(logical_id), self.cfn["Resources"][logical_id].get("Properties")
         named = [(props or {})[key] for key in _NAMES if key in (props or {})]
-        name = (
-            str(self.resolver().resolve(named[0])) if named else f"{self.stack_name}-{logical_id}"
-        )
+        name = str(self.resolver().resolve((named or [f"{self.stack_name}-{logical_id}"])[0]))
         if kind == "AWS::ApiGatewayV2::Api":
             name = hashlib.sha256(f"{self.stack_name}/{logical_id}".encode()).hexdigest()[:10]
-        service = kind.split("::")[1].lower()
+        where = f"{kind.split('::')[1].lower()}:{self.region}:{self.account_id}"
         resource = f"function:{name}" if kind == "AWS::Lambda::Function" else name
-        partition = "aws-cn" if self.region.startswith("cn-") else "aws"
-        arn = f"arn:{partition}:{service}:{self.region}:{self.account_id}:{resource}"
-        return {"Ref": name, "Arn": arn}
+        return {
+            "Ref": name,
+            "Arn": f"arn:{self.resolver().pseudo['AWS::Partition']}:{where}:{resource}",
+        }
 
     def _local_dir(self, location: Any, owner: str) -> Path:
         if not isinstance(location, dict) or location.get("S3Bucket") != _CODE_BUCKET:
@@ -321,8 +314,8 @@ class Stack:
         sources = config.get("identitySource") or []
         sources = sources.split(",") if isinstance(sources, str) else sources
         found = [re.fullmatch(r"\$request\.(header|querystring)\.(.+)", s.strip()) for s in sources]
-        simple = (config.get("type"), config.get("enableSimpleResponses")) == ("request", True)
-        if not simple or str(config.get("authorizerPayloadFormatVersion")) != "2.0":
+        kind = config.get("type"), config.get("enableSimpleResponses")
+        if kind != ("request", True) or str(config.get("authorizerPayloadFormatVersion")) != "2.0":
             raise TemplateError(
                 f"authorizer {name}: the local stack runs Lambda REQUEST authorizers with "
                 "payload format 2.0 and simple responses (EnableSimpleResponses) only"
@@ -331,8 +324,9 @@ class Stack:
             raise TemplateError(f"authorizer {name}: identity sources {sources} not supported")
         identity = tuple((m[1], m[2].lower() if m[1] == "header" else m[2]) for m in found if m)
         function_id = self._function(config.get("authorizerUri"), f"authorizer {name}")
-        ttl = config.get("authorizerResultTtlInSeconds", 0)
-        return Authorizer(name, function_id, identity, ttl)
+        return Authorizer(
+            name, function_id, identity, config.get("authorizerResultTtlInSeconds", 0)
+        )
 
     def routes(self) -> list[Route]:
         """Every HTTP API route, from each API's OpenAPI body (as SAM wrote it)."""
@@ -343,26 +337,25 @@ class Stack:
                 raise TemplateError(f"{api_id}: the local stack needs the API's definition inline")
             schemes = (body.get("components") or {}).get("securitySchemes") or {}
             authorizers = {name: self._authorizer(name, scheme) for name, scheme in schemes.items()}
-            for path, method, operation in [
-                (path, *item) for path, ops in body.get("paths", {}).items() for item in ops.items()
-            ]:
-                if method not in (*_METHODS, _ANY_METHOD):
-                    continue
-                route = f"{method.upper()} {path}"
-                integration = operation.get("x-amazon-apigateway-integration") or {}
-                proxy = (integration.get("type"), str(integration.get("payloadFormatVersion")))
-                security = operation.get("security", body.get("security", []))
-                names = [n for requirement in security for n in requirement if n != "NONE"]
-                if proxy != ("aws_proxy", "2.0") or not set(names) <= set(authorizers):
-                    raise TemplateError(
-                        f"{route}: the local stack runs Lambda proxy integrations with payload "
-                        f"format 2.0 and the API's Lambda authorizers only ({names})"
-                    )
-                function_id = self._function(integration.get("uri"), route)
-                authorizer = authorizers[names[0]] if names else None
-                method = "ANY" if method == _ANY_METHOD else method.upper()
-                timeout = integration.get("timeoutInMillis", 30000)
-                routes.append(Route(api_id, method, path, function_id, authorizer, timeout))
+            for path, operations in body.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if method not in {*_METHODS, _ANY}:
+                        continue
+                    route = f"{method.upper()} {path}"
+                    integration = operation.get("x-amazon-apigateway-integration") or {}
+                    proxy = integration.get("type"), str(integration.get("payloadFormatVersion"))
+                    security = operation.get("security", body.get("security", []))
+                    names = [n for requirement in security for n in requirement if n != "NONE"]
+                    if proxy != ("aws_proxy", "2.0") or not set(names) <= set(authorizers):
+                        raise TemplateError(
+                            f"{route}: the local stack runs Lambda proxy integrations with payload "
+                            f"format 2.0 and the API's Lambda authorizers only ({names})"
+                        )
+                    function_id = self._function(integration.get("uri"), route)
+                    authorizer = authorizers[names[0]] if names else None
+                    method = "ANY" if method == _ANY else method.upper()
+                    timeout = integration.get("timeoutInMillis", 30000)
+                    routes.append(Route(api_id, method, path, function_id, authorizer, timeout))
         return routes
 
     def rules(self) -> list[Rule]:
@@ -374,11 +367,7 @@ class Stack:
             for target in get("Targets") or []:
                 if target.get("Arn") in functions:
                     function_id = self._function(target["Arn"], logical_id)
-                    details = (
-                        get("ScheduleExpression"),
-                        get("EventPattern"),
-                        get("EventBusName", "default"),
-                    )
-                    enabled = get("State") != "DISABLED"
-                    rules.append(Rule(logical_id, function_id, *details, enabled=enabled))
+                    details = get("ScheduleExpression"), get("EventPattern")
+                    bus, enabled = get("EventBusName", "default"), get("State") != "DISABLED"
+                    rules.append(Rule(logical_id, function_id, *details, bus, enabled))
         return rules
