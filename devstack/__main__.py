@@ -55,17 +55,13 @@ def shell_overrides(env: dict[str, str], backed: set[str], *, provisioned: bool)
     """The functions' environment with the shell's own settings winning
     (``POWERTOOLS_LOG_LEVEL=DEBUG``, a tunnel's ``KEYFOB_PUBLIC_URL`` ...), except the
     variables in ``backed``, naming a resource, when provisioning made it."""
-    result = dict(env)
-    for name, value in env.items():
-        shell = os.environ.get(name)
-        if shell is None and name in backed and not provisioned:
-            log.warning("%s names a resource, which was not provisioned: set it too", name)
-        if shell is None or shell == value or (name in backed and provisioned):
-            continue
-        if name != "KEYFOB_PUBLIC_URL" or shell:
-            log.info("using %s from the environment", name)
-            result[name] = shell
-    return result
+    for name in sorted(backed - set(os.environ)) if not provisioned else ():
+        log.warning("%s names a resource, which was not provisioned: set it too", name)
+    fixed = backed if provisioned else set()
+    shell = {n: os.environ[n] for n in env if os.environ.get(n) and n not in fixed}  # not empty
+    for name in sorted(n for n in shell if shell[n] != env[n]):
+        log.info("using %s from the environment", name)
+    return {**env, **shell}
 
 
 def _banner(

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 import threading
@@ -53,23 +54,12 @@ def _precedence(route: Route) -> tuple[Any, ...]:
 
 
 def _match(route: Route, method: str, path: str) -> dict[str, str] | None:
-    if route.method not in ("ANY", method):
-        return None
-    if route.path == "$default":
-        return {}
-    wanted, given = route.path.split("/")[1:], path.split("/")[1:]
-    params: dict[str, str] = {}
-    for index, part in enumerate(wanted):
-        if part.endswith("+}"):
-            rest = "/".join(given[index:])
-            return {**params, part[1:-2]: rest} if rest else None
-        if index >= len(given) or not given[index]:
-            return None
-        if part.startswith("{"):
-            params[part[1:-1]] = given[index]
-        elif part != given[index]:
-            return None
-    return params if len(given) == len(wanted) else None
+    """The path parameters of a request the route takes; None when it does not."""
+    pattern = ".*" if route.path == "$default" else re.escape(route.path)
+    pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", pattern)  # {proxy+}: the rest
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)  # {id}: one segment
+    found = re.fullmatch(pattern, path, re.DOTALL) if route.method in ("ANY", method) else None
+    return found.groupdict() if found else None
 
 
 class Gateway:
@@ -268,10 +258,8 @@ class Gateway:
     def _authorize(self, request: Request, route: Route, event: dict[str, Any]) -> dict[str, Any]:
         authorizer = route.authorizer
         assert authorizer is not None
-        sources = {
-            "header": event["headers"],
-            "querystring": event.get("queryStringParameters", {}),
-        }
+        query = event.get("queryStringParameters", {})
+        sources = {"header": event["headers"], "querystring": query}
         identity = [sources[where].get(name, "") for where, name in authorizer.identity]
         if not all(identity):
             raise _Reply(401, "Unauthorized")

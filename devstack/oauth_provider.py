@@ -241,9 +241,8 @@ class _RefreshTokenGrant(RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: _Token) -> dict[str, str]:
         owner = self.server.owner
-        self.INCLUDE_NEW_REFRESH_TOKEN = (
-            owner.rotate_refresh_tokens and not owner.omit_refresh_token
-        )
+        rotate = owner.rotate_refresh_tokens and not owner.omit_refresh_token
+        self.INCLUDE_NEW_REFRESH_TOKEN = rotate
         # Rotation consumes the old token atomically, so of two concurrent refreshes with
         # the same token exactly one succeeds, as with strict real providers.
         if self.INCLUDE_NEW_REFRESH_TOKEN:
@@ -261,16 +260,12 @@ class _RevocationEndpoint(RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
-        owner = self.server.owner
-        # RFC 7009 2.1: the hint only sets the search order.
+        owner: OAuthServer = self.server.owner
+        tables = [owner.by_access, owner.by_refresh]  # RFC 7009 2.1: the hint is but an order
+        if token_type_hint == "refresh_token":
+            tables.reverse()
         with owner.lock:
-            tables = [owner.by_access, owner.by_refresh]
-            if token_type_hint == "refresh_token":
-                tables.reverse()
-            found: _Token | None = next(
-                (t[token_string] for t in tables if token_string in t), None
-            )
-        return found
+            return next((table[token_string] for table in tables if token_string in table), None)
 
     def revoke_token(self, token: _Token, oauth_request: Any) -> None:
         owner, revoked = self.server.owner, oauth_request.form["token"]
@@ -388,8 +383,7 @@ class OAuthServer:
         return key
 
     def revoke_access_token(self, access_token: str) -> None:
-        """End an access token, as a user or the provider can at any time; its refresh
-        token stays good."""
+        """End an access token, as a user or provider can at any time (not its refresh token)."""
         with self.lock:
             self.by_access[access_token].access_revoked = True
 
@@ -424,11 +418,12 @@ class OAuthServer:
         )
 
     def _token(self) -> Any:
-        client_id = request.form.get("client_id") or extract_basic_authorization(request.headers)[0]
+        form = request.form
+        client_id = form.get("client_id") or extract_basic_authorization(request.headers)[0]
         entry = {
-            "grant_type": request.form.get("grant_type"),
+            "grant_type": form.get("grant_type"),
             "client_id": client_id,
-            "form": request.form.to_dict(),
+            "form": form.to_dict(),
         }
         with self.lock:
             self.token_requests.append(entry)
@@ -455,11 +450,8 @@ class OAuthServer:
             return jsonify({"error": f"Injected HTTP {self.api_status}"}), self.api_status
         candidates = [v.split(" ", 1)[-1] for v in request.headers.values()]
         candidates += [v for values in request.args.listvalues() for v in values]
-        if request.authorization and request.authorization.type == "basic":
-            candidates += [
-                request.authorization.username or "",
-                request.authorization.password or "",
-            ]
+        if (basic := request.authorization) and basic.type == "basic":
+            candidates += [basic.username or "", basic.password or ""]
         if not any(self._accepts(c) for c in candidates if c):
             return jsonify({"error": "invalid_token"}), 401
         time.sleep(self.api_delay)

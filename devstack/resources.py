@@ -4,6 +4,7 @@ what exists, so that the functions' environment names real resources."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -19,13 +20,8 @@ __all__ = ["PROVISIONED_TYPES", "provision", "resource_backed_variables"]
 
 log = logging.getLogger("devstack")
 
-PROVISIONED_TYPES = (
-    "AWS::DynamoDB::Table",
-    "AWS::KMS::Key",
-    "AWS::KMS::Alias",
-    "AWS::SQS::Queue",
-    "AWS::Events::EventBus",
-)
+_KINDS = ("DynamoDB::Table", "KMS::Key", "KMS::Alias", "SQS::Queue", "Events::EventBus")
+PROVISIONED_TYPES = tuple(f"AWS::{kind}" for kind in _KINDS)
 
 
 def _shaped(shape: Any, value: Any) -> Any:
@@ -40,14 +36,12 @@ def _shaped(shape: Any, value: Any) -> Any:
 
 class _Provisioner:
     def __init__(self, stack: Stack, session: Any, endpoint: str | None) -> None:
-        self.stack, self.session, self.endpoint = stack, session, endpoint
+        self.stack, self.endpoint = stack, endpoint
+        self.client = functools.partial(
+            session.client, region_name=stack.region, endpoint_url=endpoint
+        )
         self.wanted = stack.resources(*PROVISIONED_TYPES)
         self.started: set[str] = set()
-
-    def client(self, service: str) -> Any:
-        return self.session.client(
-            service, region_name=self.stack.region, endpoint_url=self.endpoint
-        )
 
     def call(self, service: str, operation: str, **kwargs: Any) -> Any:
         """The operation, with the arguments it takes of those given."""
@@ -75,22 +69,14 @@ class _Provisioner:
         sse = {"Enabled": True, **sse} if sse.get("SSEEnabled") else None
         stream = {"StreamEnabled": True, **stream} if stream else None
         wait = {"TableName": name, "WaiterConfig": {"Delay": 1 if self.endpoint else 5}}
-        try:
-            indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes")
+        try:  # an existing table is reused as it is
+            dynamodb.describe_table(TableName=name)
             log.info("reusing DynamoDB table %s", name)
         except dynamodb.exceptions.ResourceNotFoundException:
             kwargs = {**props, "TableName": name, "SSESpecification": sse}
             self.call("dynamodb", "CreateTable", **kwargs, StreamSpecification=stream)
             log.info("created DynamoDB table %s", name)
-            indexes = props.get("GlobalSecondaryIndexes")
         dynamodb.get_waiter("table_exists").wait(**wait)
-        for index in props.get("GlobalSecondaryIndexes", []):  # those the template gained
-            if index["IndexName"] not in {i["IndexName"] for i in indexes or []}:
-                log.info("adding index %s to table %s", index["IndexName"], name)
-                update = {"TableName": name, "GlobalSecondaryIndexUpdates": [{"Create": index}]}
-                definitions = props["AttributeDefinitions"]
-                self.call("dynamodb", "UpdateTable", AttributeDefinitions=definitions, **update)
-                dynamodb.get_waiter("table_exists").wait(**wait)
         ttl = props.get("TimeToLiveSpecification") or {}
         if ttl.get("Enabled"):
             status = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -103,11 +89,9 @@ class _Provisioner:
 
     def kms_key(self, logical_id: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
         kms = self.client("kms")
+        targets = ({"Ref": logical_id}, {"Fn::GetAtt": [logical_id, "Arn"]})
         for alias in self.wanted.values():  # the key the template's alias names, if any
-            if alias.get("TargetKeyId") in (
-                {"Ref": logical_id},
-                {"Fn::GetAtt": [logical_id, "Arn"]},
-            ):
+            if alias.get("TargetKeyId") in targets:
                 alias_name = self.stack.resolver(self.ensure).resolve(alias["AliasName"])
                 try:
                     key = kms.describe_key(KeyId=alias_name)["KeyMetadata"]
@@ -119,9 +103,8 @@ class _Provisioner:
         policy = props.get("KeyPolicy")
         policy = json.dumps(policy) if isinstance(policy, dict) else policy
         tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
-        key = self.call("kms", "CreateKey", **{**props, "Policy": policy, "Tags": tags})[
-            "KeyMetadata"
-        ]
+        created = self.call("kms", "CreateKey", **{**props, "Policy": policy, "Tags": tags})
+        key = created["KeyMetadata"]
         log.info("created KMS key %s", key["KeyId"])
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=key["KeyId"])

@@ -1,10 +1,7 @@
-"""Run Lambda handlers in-process, as close to the Python Lambda runtime as one process allows.
-
-Each function has a pool of *execution environments*: one import of the handler module (its
-cold start) serving one invocation at a time, like Lambda. Concurrent invocations of a
-function get separate environments, so module-level state is never shared between two
-in-flight invocations; packages from layers and site-packages are shared by all.
-"""
+"""Lambda handlers run in-process, as close to the Python runtime as one process allows: each
+function has a pool of execution environments, each one import of the handler module (its
+cold start) serving one invocation at a time, so that two concurrent invocations never share
+module state; layers' and site-packages' modules are shared by all."""
 
 from __future__ import annotations
 
@@ -86,8 +83,7 @@ class LocalFunction:
 
     def _log_error(self, error: BaseException) -> None:
         lines = traceback.format_exception(type(error), error, error.__traceback__)
-        sys.stderr.write(f"[ERROR] {self.spec.logical_id}: {''.join(lines)}")
-        sys.stderr.flush()
+        print(f"[ERROR] {self.spec.logical_id}: {''.join(lines)}", file=sys.stderr, flush=True)
 
     def _new_environment(self) -> _Environment:
         """Import the handler module afresh under a unique name (every handler is app.py)."""
@@ -135,16 +131,10 @@ class LocalFunction:
         with self._lock:
             environment = self._idle.pop() if self._idle else None
         environment = environment or self._new_environment()
-        request_id = str(uuid.uuid4())
-        context = LambdaContext(
-            function_name=self.spec.name,
-            invoked_function_arn=self.arn,
-            memory_limit_in_mb=str(self.spec.memory_size),
-            aws_request_id=request_id,
-            log_group_name=f"/aws/lambda/{self.spec.name}",
-            log_stream_name=environment[1],
-            deadline_ms=int(time.time() * 1000) + self.spec.timeout * 1000,
-        )
+        request_id, name, memory = str(uuid.uuid4()), self.spec.name, str(self.spec.memory_size)
+        deadline = int((time.time() + self.spec.timeout) * 1000)
+        group, stream = f"/aws/lambda/{name}", environment[1]
+        context = LambdaContext(name, self.arn, memory, request_id, group, stream, deadline)
         outcome: dict[str, Any] = {}
 
         def run() -> None:
@@ -159,7 +149,7 @@ class LocalFunction:
         worker.join(limit)
         if worker.is_alive():  # the environment is abandoned, as Lambda tears it down
             message = f"Task timed out after {limit:.2f} seconds"
-            sys.stderr.write(f"[ERROR] {self.spec.logical_id} {request_id}: {message}\n")
+            print(f"[ERROR] {self.spec.logical_id} {request_id}: {message}", file=sys.stderr)
             raise FunctionError("Sandbox.Timedout", message, limit >= self.spec.timeout)
         with self._lock:
             self._idle.append(environment)

@@ -40,6 +40,11 @@ def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, s
         redirect_uris=[f"{public_url}{CALLBACK_PATH}"],
         token_endpoint_auth_method="client_secret_basic",
     )
+    credentials = {"client_id": client_id, "client_secret": client_secret}
+    oauth = {"authorization_url": provider.authorization_url, "token_url": provider.token_url}
+    oauth |= {"revocation_url": provider.revocation_url, "issuer": provider.issuer}
+    # Its resource API names the user, as GitHub's /user would.
+    identity = {"path": "/me", "id_field": "id", "name_field": "login"}
     integration = integrations.create(
         tenant_id,
         IntegrationCreate.model_validate(
@@ -47,23 +52,9 @@ def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, s
                 "app": "oauth2",
                 "auth_scheme": "OAUTH2",
                 "name": "Demo OAuth provider (local stack)",
-                "credentials": {
-                    "client_id": client_id,
-                    "client_secret": client_secret,
-                    "scopes": ["read", "offline_access"],
-                },
-                "oauth": {
-                    "authorization_url": provider.authorization_url,
-                    "token_url": provider.token_url,
-                    "revocation_url": provider.revocation_url,
-                    "token_endpoint_auth_method": "client_secret_basic",
-                    "issuer": provider.issuer,
-                },
-                # Its resource API names the user, as GitHub's /user would.
-                "api": {
-                    "base_url": provider.api_url,
-                    "identity": {"path": "/me", "id_field": "id", "name_field": "login"},
-                },
+                "credentials": {**credentials, "scopes": ["read", "offline_access"]},
+                "oauth": {**oauth, "token_endpoint_auth_method": "client_secret_basic"},
+                "api": {"base_url": provider.api_url, "identity": identity},
             }
         ),
     )

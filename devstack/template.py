@@ -37,8 +37,7 @@ def load_template(path: str | Path) -> dict[str, Any]:
     """The SAM template as data, intrinsics in long form (SAM's own YAML reader)."""
     from samtranslator.yaml_helper import yaml_parse
 
-    data: dict[str, Any] = yaml_parse(Path(path).read_text(encoding="utf-8"))
-    return data
+    return dict(yaml_parse(Path(path).read_text(encoding="utf-8")))
 
 
 def translate(sam: Mapping[str, Any], region: str) -> tuple[dict[str, Any], list[str]]:
@@ -117,9 +116,8 @@ class Rule:
     def rate_seconds(self) -> int | None:
         """The period of a rate() schedule; None for cron() (not run locally)."""
         match = re.fullmatch(r"rate\((\d+)\s+(minute|hour|day)s?\)", (self.schedule or "").strip())
-        return (
-            int(match[1]) * {"minute": 60, "hour": 3600, "day": 86400}[match[2]] if match else None
-        )
+        units = {"minute": 60, "hour": 3600, "day": 86400}
+        return int(match[1]) * units[match[2]] if match else None
 
 
 class Resolver:
