@@ -11,16 +11,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import seed
-from .gateway import Gateway
+from .gateway import Gateway, Rules
 from .moto_server import EmbeddedAWS, use_local_endpoint
 from .oauth_provider import OAuthServer
 from .resources import provision, resource_backed_variables
-from .rules import Rules
 from .template import TemplateError
 
 log = logging.getLogger("devstack")
@@ -96,17 +94,13 @@ def _banner(
     return "\n".join([*lines, "", "Ctrl-C to stop.", ""])
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    # Explicit handlers: a background job may have inherited SIGINT as ignored.
+    # Both stop: explicit, as a background job may have inherited SIGINT as ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
+        signal.signal(signum, signal.default_int_handler)
     endpoint = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
     real = args.aws == "real" and endpoint is None
     preset = "KEYFOB_TABLE" in os.environ and "KEYFOB_KMS_KEY_ID" in os.environ
@@ -146,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception:  # keep serving; the traceback says why
                 log.exception("could not seed the dev tenant (or its demo integration)")
             running.callback(rules.start().stop)
-            gateway.mark_ready()
+            gateway.ready.set()
             print(_banner(gateway, api_key, aws, rules, demo), flush=True)
             while True:
                 time.sleep(3600)

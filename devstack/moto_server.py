@@ -13,8 +13,6 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .template import DEFAULT_REGION
 
-__all__ = ["EmbeddedAWS", "close", "serve", "use_local_endpoint"]
-
 _WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 _DYNAMODB_WRITES = {f"DynamoDB_20120810.{operation}" for operation in _WRITES}
 

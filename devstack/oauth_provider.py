@@ -14,16 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import (
-    AuthorizationCodeMixin,
-    ClientMixin,
-    InvalidGrantError,
-    InvalidRequestError,
-    TokenMixin,
-    list_to_scope,
-    scope_to_list,
-)
+from authlib.oauth2 import OAuth2Error, rfc6749
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
@@ -55,7 +46,7 @@ def _new_token(**_: Any) -> str:
 
 
 @dataclass(eq=False)
-class _Client(ClientMixin):
+class _Client(rfc6749.ClientMixin):
     client_id: str
     client_secret: str
     redirect_uris: list[str]
@@ -71,10 +62,10 @@ class _Client(ClientMixin):
     def get_allowed_scope(self, scope: str | None) -> str | None:
         if not scope:
             return self.scope
-        requested = scope_to_list(scope)
-        if not set(requested) <= set(scope_to_list(self.scope)):
+        requested = rfc6749.scope_to_list(scope)
+        if not set(requested) <= set(rfc6749.scope_to_list(self.scope)):
             return None  # Authlib turns this into invalid_scope
-        return str(list_to_scope(requested))
+        return str(rfc6749.list_to_scope(requested))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris
@@ -96,7 +87,7 @@ class _Client(ClientMixin):
 
 
 @dataclass(eq=False)
-class _AuthorizationCode(AuthorizationCodeMixin):
+class _AuthorizationCode(rfc6749.AuthorizationCodeMixin):
     code: str
     client_id: str
     redirect_uri: str
@@ -117,7 +108,7 @@ class _AuthorizationCode(AuthorizationCodeMixin):
 
 
 @dataclass(eq=False)
-class _Token(TokenMixin):
+class _Token(rfc6749.TokenMixin):
     client_id: str
     grant_id: str  # the authorization code the whole token family descends from
     access_token: str
@@ -189,15 +180,15 @@ class _PKCE(CodeChallenge):
         if data.get("code_challenge"):
             # An absent method means "plain" (RFC 7636 4.3), which is refused too.
             if data.get("code_challenge_method") != "S256":
-                raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+                raise rfc6749.InvalidRequestError("'code_challenge_method' must be 'S256'.")
         elif grant.request.client.token_endpoint_auth_method == "none":
-            raise InvalidRequestError("Public clients must send a 'code_challenge'.")
+            raise rfc6749.InvalidRequestError("Public clients must send a 'code_challenge'.")
 
     def validate_code_verifier(self, grant: Any, result: Any) -> None:
         try:
             super().validate_code_verifier(grant, result)
-        except InvalidRequestError as error:
-            raise InvalidGrantError(error.description) from error
+        except rfc6749.InvalidRequestError as error:
+            raise rfc6749.InvalidGrantError(error.description) from error
 
 
 class _AuthorizationCodeGrant(AuthorizationCodeGrant):
@@ -224,7 +215,7 @@ class _AuthorizationCodeGrant(AuthorizationCodeGrant):
         if replayed:
             # RFC 6749 4.1.2: refuse the replay and revoke what the code already produced.
             self.server.owner.revoke_grant(authorization_code.code)
-            raise InvalidGrantError("Authorization code was already used.")
+            raise rfc6749.InvalidGrantError("Authorization code was already used.")
         return TEST_USER
 
     def delete_authorization_code(self, authorization_code: _AuthorizationCode) -> None:
@@ -249,7 +240,7 @@ class _RefreshTokenGrant(RefreshTokenGrant):
             with owner.lock:
                 used, refresh_token.refresh_revoked = refresh_token.refresh_revoked, True
             if used:
-                raise InvalidGrantError("Refresh token was already used.")
+                raise rfc6749.InvalidGrantError("Refresh token was already used.")
         return TEST_USER
 
     def revoke_old_credential(self, refresh_token: _Token) -> None:

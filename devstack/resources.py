@@ -16,8 +16,6 @@ from botocore import xform_name
 
 from .template import ACCOUNT_ID, DEFAULT_REGION, Stack, TemplateError, cfn_text
 
-__all__ = ["PROVISIONED_TYPES", "provision", "resource_backed_variables"]
-
 log = logging.getLogger("devstack")
 
 _KINDS = ("DynamoDB::Table", "KMS::Key", "KMS::Alias", "SQS::Queue", "Events::EventBus")

@@ -23,8 +23,6 @@ from typing import Any
 
 from .template import Function
 
-__all__ = ["FunctionError", "LambdaContext", "LocalFunction", "lambda_json"]
-
 MAX_REQUEST_PAYLOAD = 6 * 1024 * 1024  # synchronous Invoke request limit, bytes
 MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100  # ... and response limit
 

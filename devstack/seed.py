@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from .oauth_provider import OAuthServer
 
-__all__ = ["CALLBACK_PATH", "allow_account", "seed_tenant", "start_demo_provider"]
-
 CALLBACK_PATH = "/v1/oauth/callback"
 
 

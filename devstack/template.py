@@ -129,14 +129,10 @@ class Resolver:
         self.stack, self.lookup = stack, lookup
         self.referenced: set[str] = set()  # logical ids looked up
         china = stack.region.startswith("cn-")
-        self.pseudo = {
-            "AWS::Region": stack.region,
-            "AWS::AccountId": stack.account_id,
-            "AWS::StackName": stack.stack_name,
-            "AWS::Partition": "aws-cn" if china else "aws",
-            "AWS::URLSuffix": "amazonaws.com.cn" if china else "amazonaws.com",
-            "AWS::NoValue": NO_VALUE,
-        }
+        self.pseudo = {"AWS::Region": stack.region, "AWS::AccountId": stack.account_id}
+        self.pseudo |= {"AWS::StackName": stack.stack_name, "AWS::NoValue": NO_VALUE}
+        self.pseudo |= {"AWS::Partition": "aws-cn" if china else "aws"}
+        self.pseudo |= {"AWS::URLSuffix": "amazonaws.com.cn" if china else "amazonaws.com"}
         self.functions: dict[str, Callable[[Any], Any]] = {
             "Ref": self.ref,
             "Condition": self.condition,
@@ -321,10 +317,8 @@ class Stack:
         if not all(found):
             raise TemplateError(f"authorizer {name}: identity sources {sources} not supported")
         identity = tuple((m[1], m[2].lower() if m[1] == "header" else m[2]) for m in found if m)
-        function_id = self._function(config.get("authorizerUri"), f"authorizer {name}")
-        return Authorizer(
-            name, function_id, identity, config.get("authorizerResultTtlInSeconds", 0)
-        )
+        ttl = config.get("authorizerResultTtlInSeconds", 0)
+        return Authorizer(name, self._function(config.get("authorizerUri"), name), identity, ttl)
 
     def routes(self) -> list[Route]:
         """Every HTTP API route, from each API's OpenAPI body (as SAM wrote it)."""
@@ -345,10 +339,10 @@ class Stack:
                     security = operation.get("security", body.get("security", []))
                     names = [n for requirement in security for n in requirement if n != "NONE"]
                     if proxy != ("aws_proxy", "2.0") or not set(names) <= set(authorizers):
-                        raise TemplateError(
-                            f"{route}: the local stack runs Lambda proxy integrations with payload "
-                            f"format 2.0 and the API's Lambda authorizers only ({names})"
+                        message = (
+                            "Lambda proxy integrations, payload format 2.0, the API's authorizers"
                         )
+                        raise TemplateError(f"{route}: the local stack runs {message} only")
                     function_id = self._function(integration.get("uri"), route)
                     authorizer = authorizers[names[0]] if names else None
                     method = "ANY" if method == _ANY else method.upper()

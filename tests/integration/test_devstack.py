@@ -947,7 +947,7 @@ def test_until_ready_every_request_is_503_and_the_authorizer_is_not_asked(
             assert response.json()["message"].startswith("Keyfob is starting: ")
             assert response.headers["retry-after"] == "1"
         assert len(auth_log(project)) == before  # nothing cached: no refusal to outlive this
-        starting.mark_ready()
+        starting.ready.set()
         assert get(starting, "/items", key="good-1").status_code == 200
         assert get(starting, "/items", key="bad-key").status_code == 403
         assert len(auth_log(project)) == before + 2

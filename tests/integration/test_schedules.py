@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.gateway import Gateway
-from devstack.rules import Rules
+from devstack.gateway import Gateway, Rules
 from devstack.template import Rule
 
 
