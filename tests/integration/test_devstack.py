@@ -1062,9 +1062,12 @@ def test_the_emulator_serialises_dynamodb_writes_so_a_race_has_one_winner(
             outcomes.append((results, item.get("claimed_by", {}).get("S")))
     finally:
         dynamodb.delete_table(TableName=table)
-    for results, claimed_by in outcomes:
-        assert sorted(results.values()) == ["lost", "won"], outcomes
-        assert results[claimed_by or "nobody"] == "won", outcomes  # and the winner's write kept
+    wrong = [
+        (results, claimed_by)
+        for results, claimed_by in outcomes
+        if sorted(results.values()) != ["lost", "won"] or results.get(claimed_by or "") != "won"
+    ]
+    assert wrong == [], f"{len(wrong)} of {rounds} rounds: {wrong}"  # one winner, its write kept
 
 
 # --------------------------------------------------------------------------- python -m devstack
