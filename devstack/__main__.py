@@ -90,7 +90,7 @@ def _banner(
         if r.method == "GET" and "{" not in r.path and r.authorizer and r.authorizer.identity
     ]
     for _, path, header in sorted(keyed)[:1]:
-        lines += ["", "Try:", f"  curl -s -H '{header}: {key}' {url}{path}"]
+        lines += ["", "Try:", f"  curl -s -H '{header}: {key or '<api key>'}' {url}{path}"]
     return "\n".join([*lines, "", "Ctrl-C to stop.", ""])
 
 
@@ -127,8 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             gateway = running.enter_context(Gateway(stack, env, args.host, args.port, ready=False))
             public_url = public_url or gateway.url
             os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
-            # On a real bus the deployed rule invokes the deployed function: no relay.
-            rules = Rules(gateway, stack.rules(), relay=not real)
+            # A relay only on the buses made here: on a real one, the deployed rule invokes.
+            rules = Rules(gateway, stack.rules(), relay=not (real or preset))
             api_key, demo = None, None
             try:
                 tenant_id, api_key = seed.seed_tenant(args.api_key)
