@@ -3,306 +3,159 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
-import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .demo import CALLBACK_PATH, start_demo_provider
-from .event_rules import RuleRelay
-from .gateway import Gateway
-from .moto_server import EmbeddedAWS, silence_werkzeug, use_local_endpoint
+from . import seed
+from .gateway import Gateway, Rules
+from .moto_server import EmbeddedAWS, use_local_endpoint
 from .oauth_provider import OAuthServer
-from .resources import Resources, placeholder_resources, provision, resource_backed_variables
-from .scheduler import Scheduler
-from .template import ACCOUNT_ID, DEFAULT_REGION, Template, TemplateError
+from .resources import provision, resource_backed_variables
+from .template import TemplateError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = ROOT / "template.yaml"
 log = logging.getLogger("devstack")
 
 
 def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
-        description="Run Keyfob locally: an embedded AWS (moto), the template's resources, "
-        "and an API Gateway-like HTTP server running the functions in-process.",
+        description="Keyfob locally: an embedded AWS (moto), the template's resources, and an "
+        "API Gateway HTTP API running the functions in-process.",
     )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("KEYFOB_DEV_PORT", "3000")),
-        help="port to listen on (env KEYFOB_DEV_PORT; default 3000; 0 picks a free one)",
+    add = parser.add_argument
+    add("--port", type=int, default=int(env("KEYFOB_DEV_PORT", "3000")), help="0: a free one")
+    add("--host", default="127.0.0.1", help="the address to listen on")
+    add("--api-key", default=env("KEYFOB_DEV_API_KEY"), help="the dev tenant's (default: new)")
+    add("--aws", choices=["embedded", "real"], default=env("KEYFOB_AWS", "embedded"))
+    demo = env("KEYFOB_DEV_DEMO_PROVIDER", "true").lower() != "false"
+    add("--no-demo-provider", dest="demo_provider", action="store_false", default=demo)
+    template = Path(__file__).resolve().parent.parent / "template.yaml"
+    add("--template", type=Path, default=template, help=argparse.SUPPRESS)
+    add("--stack-name", default="keyfob-local", help=argparse.SUPPRESS)
+    parser.epilog = (
+        "Environment: KEYFOB_DEV_PORT, KEYFOB_DEV_API_KEY, KEYFOB_AWS=real, "
+        "KEYFOB_DEV_DEMO_PROVIDER=false; KEYFOB_AWS_ENDPOINT_URL for another AWS endpoint; "
+        "KEYFOB_TABLE and KEYFOB_KMS_KEY_ID for an existing table and key (nothing created)."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument(
-        "--api-key",
-        default=os.environ.get("KEYFOB_DEV_API_KEY"),
-        help="API key for the seeded 'dev' tenant (env KEYFOB_DEV_API_KEY; default: generated)",
-    )
-    parser.add_argument(
-        "--aws",
-        choices=["embedded", "real"],
-        default=os.environ.get("KEYFOB_AWS", "embedded"),
-        help="embedded moto (default), or real AWS with the default credential chain "
-        "(env KEYFOB_AWS). KEYFOB_AWS_ENDPOINT_URL points at another endpoint instead.",
-    )
-    parser.add_argument(
-        "--no-demo-provider",
-        dest="demo_provider",
-        action="store_false",
-        default=os.environ.get("KEYFOB_DEV_DEMO_PROVIDER", "true").lower() != "false",
-        help="do not start the demo OAuth 2.0 provider (env KEYFOB_DEV_DEMO_PROVIDER=false)",
-    )
-    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help=argparse.SUPPRESS)
-    parser.add_argument("--stack-name", default="keyfob-local", help=argparse.SUPPRESS)
     return parser
 
 
-def _function_environment(
-    template: Template, endpoint_url: str | None, real: bool, stack_name: str
-) -> tuple[dict[str, str], Resources | None]:
-    preset = "KEYFOB_TABLE" in os.environ and "KEYFOB_KMS_KEY_ID" in os.environ
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if preset:
-        resources = placeholder_resources(template, stack_name, region or DEFAULT_REGION)
-        env = resources.function_env
-        for name in sorted(resource_backed_variables(template)):
-            if name not in os.environ:
-                log.warning(
-                    "%s names a resource but provisioning was skipped (KEYFOB_TABLE and "
-                    "KEYFOB_KMS_KEY_ID are set): set %s too",
-                    name,
-                    name,
-                )
-        return env, None
-    session_kwargs: dict[str, Any] = {}
-    if region:
-        session_kwargs["region_name"] = region
-    if real:
-        log.info("provisioning template resources in real AWS (stack %s)", stack_name)
-    resources = provision(template, session_kwargs, endpoint_url, stack_name)
-    return resources.function_env, resources
-
-
-def shell_overrides(
-    env: dict[str, str], template: Template, *, provisioned: bool
-) -> dict[str, str]:
+def shell_overrides(env: dict[str, str], backed: set[str], *, provisioned: bool) -> dict[str, str]:
     """The functions' environment with the shell's own settings winning
-    (``POWERTOOLS_LOG_LEVEL=DEBUG``, a tunnel's ``KEYFOB_PUBLIC_URL`` ...), except for variables
-    naming provisioned resources: those always come from provisioning when it ran."""
-    fixed = resource_backed_variables(template) if provisioned else set()
-    result = dict(env)
-    for name, value in env.items():
-        shell = os.environ.get(name)
-        if name in fixed or shell is None or shell == value:
-            continue
-        if name == "KEYFOB_PUBLIC_URL" and not shell:
-            continue
+    (``POWERTOOLS_LOG_LEVEL=DEBUG``, a tunnel's ``KEYFOB_PUBLIC_URL`` ...), except the
+    variables in ``backed``, naming a resource, when provisioning made it."""
+    for name in sorted(backed - set(os.environ)) if not provisioned else ():
+        log.warning("%s names a resource, which was not provisioned: set it too", name)
+    fixed = backed if provisioned else set()
+    shell = {n: os.environ[n] for n in env if os.environ.get(n) and n not in fixed}  # not empty
+    for name in sorted(n for n in shell if shell[n] != env[n]):
         log.info("using %s from the environment", name)
-        result[name] = shell
-    return result
-
-
-def _seed_tenant(api_key: str | None) -> tuple[str, str] | None:
-    """The dev tenant: reused when the given key already opens one (a persistent backend)."""
-    from keyfob.services.tenants import create_tenant, tenant_for_api_key
-
-    try:
-        if api_key and (existing := tenant_for_api_key(api_key)):
-            return existing, api_key
-        tenant, key = create_tenant(name="dev", api_key=api_key)
-    except Exception:  # keep serving; the traceback says why
-        log.exception("could not seed the dev tenant")
-        return None
-    return tenant.id, key
-
-
-def _allow_local_account(tenant_id: str, aws_account: str) -> None:
-    """Events put on the local endpoint come from its one account: it acts for the dev
-    tenant, so that commands can be tried at once."""
-    try:
-        from keyfob.services.tenants import allow_aws_account
-
-        allow_aws_account(tenant_id, aws_account)
-    except Exception:  # keep serving; the traceback says why
-        log.exception("could not let account %s put commands for the dev tenant", aws_account)
-
-
-def _sample_route(gateway: Gateway) -> str:
-    for route in gateway.routes:
-        spec = route.spec
-        plain = "{" not in spec.path and spec.path != "$default"
-        if spec.method in ("GET", "ANY") and plain and spec.authorizer is not None:
-            return spec.path
-    return "/"
-
-
-def _identity_header(gateway: Gateway) -> str:
-    for api in gateway.apis.values():
-        for authorizer in api.authorizers.values():
-            if authorizer.identity_headers:
-                return authorizer.identity_headers[0]
-    return "x-api-key"
+    return {**env, **shell}
 
 
 def _banner(
-    gateway: Gateway,
-    public_url: str,
-    api_key: str | None,
-    aws_description: str,
-    resources: Resources | None,
-    demo: tuple[OAuthServer, str] | None,
-    scheduler: Scheduler,
-    relay: RuleRelay | None,
+    gateway: Gateway, key: str | None, aws: str, rules: Rules, demo: tuple[OAuthServer, str] | None
 ) -> str:
-    key_text = api_key or "(none: no dev tenant was seeded)"
-    lines = [
-        "",
-        "Keyfob is running locally",
-        f"  Base URL:        {public_url}",
-        f"  OAuth callback:  {public_url}{CALLBACK_PATH}   <- register this redirect URI",
-        f"  Dev API key:     {key_text}",
-        f"  AWS:             {aws_description}",
+    url, stack = gateway.env["KEYFOB_PUBLIC_URL"], gateway.stack
+    rows = [
+        ("Base URL:", url),
+        ("OAuth callback:", f"{url}{seed.CALLBACK_PATH}   <- register this redirect URI"),
+        ("Dev API key:", key or "(none: no dev tenant was seeded)"),
+        ("AWS:", aws),
     ]
-    if resources is not None:
-        for logical_id, name in resources.tables.items():
-            lines.append(f"  Table:           {name} ({logical_id})")
-        for logical_id, key in resources.kms_keys.items():
-            lines.append(f"  KMS key:         {key['KeyId']} ({logical_id})")
-    for schedule in scheduler.schedules:
-        lines.append(f"  Scheduled:       {schedule.function_id}, {schedule.expression}")
-    for schedule in scheduler.skipped:
-        lines.append(f"  Not scheduled:   {schedule.function_id}, {schedule.expression}")
-    for rule in relay.rules if relay else ():
-        account = resources.account_id if resources else ACCOUNT_ID
-        lines.append(
-            f"  Event rule:      {rule.function_id} <- bus {rule.bus} "
-            f"(put events as {account}, allowed for the dev tenant)"
-        )
+    labels = {"AWS::DynamoDB::Table": "Table:", "AWS::KMS::Key": "KMS key:"}
+    for logical_id, physical in stack.physical.items():
+        if label := labels.get(stack.type_of(logical_id)):
+            rows.append((label, f"{physical['Ref']} ({logical_id})"))
+    rows += [("Scheduled:", f"{rule.function_id}, {rule.schedule}") for rule in rules.scheduled]
+    account = f"put events as {stack.account_id}, allowed for the dev tenant"
+    rows += [("Event rule:", f"{r.function_id} <- bus {r.bus} ({account})") for r in rules.relayed]
+    rows += [("Not run:", f"{r.function_id}, {r.schedule or 'event rule'}") for r in rules.skipped]
     if demo is not None:
-        provider, integration_id = demo
-        lines.append(f"  Demo provider:   {provider.base_url} (OAuth 2.0, approves at once)")
-        lines.append(f"  Demo integration: {integration_id} (connect with it; see README)")
-    header = _identity_header(gateway)
-    lines += [
-        "",
-        "Try:",
-        f"  curl -s -H '{header}: {api_key or '<api key>'}' {public_url}{_sample_route(gateway)}",
-        "",
-        "Ctrl-C to stop.",
-        "",
+        rows.append(("Demo provider:", f"{demo[0].base_url} (OAuth 2.0, approves at once)"))
+        rows.append(("Demo integration:", f"{demo[1]} (connect with it; see README)"))
+    lines = ["", "Keyfob is running locally", *(f"  {k:<18}{v}" for k, v in rows)]
+    keyed = [
+        (len(r.path), r.path, r.authorizer.identity[0][1])
+        for r in gateway.routes
+        if r.method == "GET" and "{" not in r.path and r.authorizer and r.authorizer.identity
     ]
-    return "\n".join(lines)
+    for _, path, header in sorted(keyed)[:1]:
+        lines += ["", "Try:", f"  curl -s -H '{header}: {key or '<api key>'}' {url}{path}"]
+    return "\n".join([*lines, "", "Ctrl-C to stop.", ""])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr
-    )
-    silence_werkzeug()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    template = Template.load(args.template, stack_name=args.stack_name)
-
-    embedded: EmbeddedAWS | None = None
-    endpoint_url = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
-    real = args.aws == "real" and endpoint_url is None
-    if endpoint_url:
-        use_local_endpoint(endpoint_url, dummy_credentials=False)
-        aws_description = f"endpoint {endpoint_url}"
-    elif real:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        aws_description = f"real AWS ({region or 'region from your AWS config'})"
-    else:
-        embedded = EmbeddedAWS()
-        endpoint_url = embedded.endpoint_url
-        use_local_endpoint(endpoint_url, dummy_credentials=True)
-        aws_description = f"embedded moto at {endpoint_url} (in memory: gone on exit)"
-
-    gateway: Gateway | None = None
-    scheduler: Scheduler | None = None
-    relay: RuleRelay | None = None
-    demo: tuple[OAuthServer, str] | None = None
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    try:
-        env, resources = _function_environment(template, endpoint_url, real, args.stack_name)
-        env = shell_overrides(env, template, provisioned=resources is not None)
-        preset_public_url = os.environ.get("KEYFOB_PUBLIC_URL") or None
-        env["KEYFOB_ALLOW_HTTP_LOOPBACK"] = os.environ.get("KEYFOB_ALLOW_HTTP_LOOPBACK", "true")
-        os.environ.update(env)
-        gateway = Gateway(
-            template,
-            env,
-            host=args.host,
-            port=args.port,
-            stack_name=args.stack_name,
-            region=resources.region if resources else os.environ.get("AWS_REGION") or None,
-            account_id=resources.account_id if resources else ACCOUNT_ID,
-        )
+    # Both stop: explicit, as a background job may have inherited SIGINT as ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
+    endpoint = os.environ.get("KEYFOB_AWS_ENDPOINT_URL") or None
+    real = args.aws == "real" and endpoint is None
+    preset = "KEYFOB_TABLE" in os.environ and "KEYFOB_KMS_KEY_ID" in os.environ
+    public_url = os.environ.get("KEYFOB_PUBLIC_URL") or None
+    with contextlib.ExitStack() as running:  # stops what started, in reverse
+        running.callback(print, "stopped", file=sys.stderr)
         try:
-            gateway.start()
-        except OSError as error:
-            log.error("cannot listen on %s:%s: %s", args.host, args.port, error)
+            if endpoint:
+                use_local_endpoint(endpoint, dummy_credentials=False)
+                aws = f"endpoint {endpoint}"
+            elif real:
+                region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                aws = f"real AWS ({region or 'region from your AWS config'})"
+                log.info("provisioning the template's resources in real AWS")
+            else:
+                endpoint = running.enter_context(EmbeddedAWS()).endpoint_url
+                use_local_endpoint(endpoint, dummy_credentials=True)
+                aws = f"embedded moto at {endpoint} (in memory: gone on exit)"
+            stack = provision(args.template, None, endpoint, args.stack_name, create=not preset)
+            backed = resource_backed_variables(stack)
+            env = shell_overrides(stack.function_env, backed, provisioned=not preset)
+            env["KEYFOB_ALLOW_HTTP_LOOPBACK"] = os.environ.get("KEYFOB_ALLOW_HTTP_LOOPBACK", "true")
+            # Listening from now on, answering 503 until the dev tenant is there.
+            gateway = running.enter_context(Gateway(stack, env, args.host, args.port, ready=False))
+            public_url = public_url or gateway.url
+            os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
+            # A relay only on the buses made here: on a real one, the deployed rule invokes.
+            rules = Rules(gateway, stack.rules(), relay=not (real or preset))
+            api_key, demo = None, None
+            try:
+                tenant_id, api_key = seed.seed_tenant(args.api_key)
+                if rules.relayed:
+                    seed.allow_account(tenant_id, stack.account_id)
+                if args.demo_provider:
+                    demo = seed.start_demo_provider(tenant_id, public_url)
+                    running.callback(demo[0].stop)
+            except Exception:  # keep serving; the traceback says why
+                log.exception("could not seed the dev tenant (or its demo integration)")
+            running.callback(rules.start().stop)
+            gateway.ready.set()
+            print(_banner(gateway, api_key, aws, rules, demo), flush=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            for signum in (signal.SIGINT, signal.SIGTERM):  # another one: let the stop finish
+                signal.signal(signum, signal.SIG_IGN)
+        except (OSError, TemplateError, BotoCoreError, ClientError) as error:
+            log.error("devstack could not start: %s", error)
             return 1
-        public_url = preset_public_url or gateway.url
-        os.environ["KEYFOB_PUBLIC_URL"] = gateway.env["KEYFOB_PUBLIC_URL"] = public_url
-        # Rules on a real bus are left alone: there, the deployed rule invokes Lambda.
-        local = resources if resources is not None and not real else None
-        seeded = _seed_tenant(args.api_key)
-        if seeded is not None and args.demo_provider:
-            demo = start_demo_provider(seeded[0], public_url)
-        scheduler = Scheduler(gateway, template.schedules()).start()
-        if local is not None:
-            relay = RuleRelay(gateway, template.event_rules(local.physical)).start()
-            if seeded is not None and relay.rules:
-                _allow_local_account(seeded[0], local.account_id)
-        banner = _banner(
-            gateway,
-            public_url,
-            seeded[1] if seeded else None,
-            aws_description,
-            resources,
-            demo,
-            scheduler,
-            relay,
-        )
-        print(banner, flush=True)
-        # Explicit handlers: a background job may have inherited SIGINT as ignored.
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    except (TemplateError, BotoCoreError, ClientError) as error:
-        log.error("devstack could not start: %s", error)
-        return 1
-    finally:
-        if relay is not None:
-            relay.stop()
-        if scheduler is not None:
-            scheduler.stop()
-        if demo is not None:
-            demo[0].stop()
-        if gateway is not None:
-            gateway.stop()
-        if embedded is not None:
-            embedded.stop()
-        print("stopped", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    # All stopped and flushed: skip tearing down every module the functions loaded (~1 s).
+    os._exit(code)

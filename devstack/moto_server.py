@@ -1,102 +1,91 @@
-"""An in-process moto server: every AWS service at one local endpoint."""
+"""Servers in this process, on loopback: moto's (every AWS service at one endpoint), and the
+threaded werkzeug server that it, the gateway and the OAuth provider run on."""
 
 from __future__ import annotations
 
 import logging
 import os
-import urllib.request
-from types import TracebackType
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from .template import DEFAULT_REGION
 
-__all__ = ["EmbeddedAWS", "silence_werkzeug", "use_local_endpoint"]
+_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+_DYNAMODB_WRITES = {f"DynamoDB_20120810.{operation}" for operation in _WRITES}
 
 
-def silence_werkzeug() -> None:
-    """Keep werkzeug's per-request log quiet (it installs its own INFO handler otherwise)."""
+def serve(
+    app: Callable[..., Iterable[bytes]], host: str, port: int, **kwargs: Any
+) -> BaseWSGIServer:
+    """``app`` served by a thread per request, from a daemon thread, without request log."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server(host, port, app, threaded=True, **kwargs)
+    server.block_on_close = False  # type: ignore[attr-defined]  # close() waits for no request
+    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+    return server
+
+
+def close(server: BaseWSGIServer) -> None:
+    server.shutdown()
+    server.server_close()
 
 
 def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
-    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``."""
+    """Point every boto3 client in this process (the functions' too) at ``endpoint_url``;
+    with ``dummy_credentials``, moto's credentials and region, whatever the shell's."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if dummy_credentials:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-            os.environ.pop(name, None)
-        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = DEFAULT_REGION
-    else:
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
+        region = None
+        for name in (
+            "PROFILE",
+            "DEFAULT_PROFILE",
+            "SESSION_TOKEN",
+            "ACCESS_KEY_ID",
+            "SECRET_ACCESS_KEY",
+        ):
+            os.environ.pop(f"AWS_{name}", None)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region or DEFAULT_REGION
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
+class _SerialWrites:
+    """moto's app with DynamoDB's write operations one at a time: DynamoDB serialises the
+    writes to an item, moto's server does not (a transaction's condition checks and
+    writes interleave with other writes), so a race a test provokes could pass unnoticed."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") not in _DYNAMODB_WRITES:
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 class EmbeddedAWS:
-    """``moto.server.ThreadedMotoServer`` on a free loopback port, started on creation
-    (``start=False`` to defer).
+    """moto's server on a free loopback port, started on creation, DynamoDB writes
+    serialised unless ``serialize_writes=False``. moto keeps its state in module globals:
+    every server in one process shares it."""
 
-    >>> with EmbeddedAWS() as aws:
-    ...     boto3.client("dynamodb", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serialize_writes: bool = True):
+        from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
 
-    moto keeps its state in module globals: every server in one process (and ``mock_aws``)
-    shares it, and ``reset()`` clears all of it.
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, start: bool = True) -> None:
-        self.host = host
-        self.port = port
-        self._server: object | None = None
-        self._endpoint_url: str | None = None
-        if start:
-            self.start()
-
-    @property
-    def endpoint_url(self) -> str:
-        if self._endpoint_url is None:
-            raise RuntimeError("EmbeddedAWS is not started")
-        return self._endpoint_url
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> EmbeddedAWS:
-        if self._server is not None:
-            return self
-        silence_werkzeug()
-        from moto.server import ThreadedMotoServer  # slow import: only when needed
-
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        self._server = server
-        self.port = port
-        shown = f"[{host}]" if ":" in host else host
-        self._endpoint_url = f"http://{shown}:{port}"
-        return self
-
-    def reset(self) -> None:
-        """Forget every resource in every service (``POST /moto-api/reset``)."""
-        url = f"{self.endpoint_url}/moto-api/reset"  # always http://<loopback>
-        request = urllib.request.Request(url, method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            response.read()
+        app = moto.DomainDispatcherApplication(moto.create_backend_app)
+        wrapped = _SerialWrites(app) if serialize_writes else app
+        self._server = serve(wrapped, host, port, request_handler=moto.MotoRequestHandler)
+        self.endpoint_url = f"http://{host}:{self._server.server_port}"
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        self._endpoint_url = None
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+        close(self._server)
 
     def __enter__(self) -> EmbeddedAWS:
-        return self.start()
+        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -1,49 +1,30 @@
-"""A real OAuth 2.0 authorization server on loopback: the provider in the integration tests,
-and the local stack's demo provider, so that the whole OAuth flow can be tried offline.
-
-Built from Authlib's server components over in-memory storage. The authorization endpoint
-consents at once on behalf of a fixed test user, so a test "browser" only has to fetch the
-authorization URL without following redirects and read ``code``, ``state`` and ``iss`` from
-the ``Location`` header. Attributes on :class:`OAuthServer` record what clients sent and
-inject provider failures.
-
-No ``AUTHLIB_INSECURE_TRANSPORT``: Authlib accepts plain http on loopback addresses
-(RFC 8252 section 7.3), and the variable would relax transport checks for every Authlib
-use in the test process, including the code under test.
+"""A real OAuth 2.0 authorization server on loopback (Authlib's server components, in-memory
+state): the integration tests' provider and the local stack's demo provider. It consents at
+once for a fixed user, so a test "browser" reads ``code``, ``state`` and ``iss`` from the
+authorization response's ``Location``. No ``AUTHLIB_INSECURE_TRANSPORT``: Authlib takes
+plain http on loopback (RFC 8252 7.3), and the variable would relax the code under test too.
 """
 
 from __future__ import annotations
 
-import functools
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from authlib.common.security import is_secure_transport
-from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import (
-    AuthorizationCodeMixin,
-    ClientMixin,
-    InvalidGrantError,
-    InvalidRequestError,
-    TokenMixin,
-    list_to_scope,
-    scope_to_list,
-)
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2 import OAuth2Error, rfc6749
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
 
-if not is_secure_transport("http://127.0.0.1/"):
-    raise RuntimeError("Authlib too old: it refuses http on loopback; upgrade to >= 1.9")
+from .moto_server import close, serve
 
 TEST_USER: dict[str, str] = {"id": "4242", "login": "keyfob-tester", "name": "Keyfob Tester"}
 CODE_LIFETIME_SECONDS = 600
@@ -65,7 +46,7 @@ def _new_token(**_: Any) -> str:
 
 
 @dataclass(eq=False)
-class _Client(ClientMixin):
+class _Client(rfc6749.ClientMixin):
     client_id: str
     client_secret: str
     redirect_uris: list[str]
@@ -76,16 +57,15 @@ class _Client(ClientMixin):
         return self.client_id
 
     def get_default_redirect_uri(self) -> None:
-        # No fallback: clients must always send redirect_uri, as OAuth 2.1 requires.
-        return None
+        return None  # no fallback: clients must send redirect_uri, as OAuth 2.1 requires
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
         if not scope:
             return self.scope
-        requested = scope_to_list(scope)
-        if not set(requested) <= set(scope_to_list(self.scope)):
+        requested = rfc6749.scope_to_list(scope)
+        if not set(requested) <= set(rfc6749.scope_to_list(self.scope)):
             return None  # Authlib turns this into invalid_scope
-        return list_to_scope(requested)
+        return str(rfc6749.list_to_scope(requested))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris
@@ -107,7 +87,7 @@ class _Client(ClientMixin):
 
 
 @dataclass(eq=False)
-class _AuthorizationCode(AuthorizationCodeMixin):
+class _AuthorizationCode(rfc6749.AuthorizationCodeMixin):
     code: str
     client_id: str
     redirect_uri: str
@@ -128,7 +108,7 @@ class _AuthorizationCode(AuthorizationCodeMixin):
 
 
 @dataclass(eq=False)
-class _Token(TokenMixin):
+class _Token(rfc6749.TokenMixin):
     client_id: str
     grant_id: str  # the authorization code the whole token family descends from
     access_token: str
@@ -158,132 +138,35 @@ class _Token(TokenMixin):
         return TEST_USER
 
 
-class _Store:
-    """In-memory storage and observation logs; every access holds one lock."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.clients: dict[str, _Client] = {}
-        self.codes: dict[str, _AuthorizationCode] = {}
-        self.by_access: dict[str, _Token] = {}
-        self.by_refresh: dict[str, _Token] = {}
-        self.token_requests: list[dict[str, Any]] = []
-        self.revocations: list[str] = []
-        self.issued_tokens: list[dict[str, Any]] = []
-        self.authorization_requests: list[dict[str, str]] = []
-        self.api_keys: set[str] = set()
-        self.api_requests: list[dict[str, Any]] = []
-
-    def clear(self) -> None:
-        with self.lock:
-            for collection in (
-                self.codes,
-                self.by_access,
-                self.by_refresh,
-                self.token_requests,
-                self.revocations,
-                self.issued_tokens,
-                self.authorization_requests,
-                self.api_requests,
-            ):
-                collection.clear()
-
-    def append(self, log: list[Any], entry: Any) -> None:
-        with self.lock:
-            log.append(entry)
-
-    def find_code(self, code: str, client_id: str) -> _AuthorizationCode | None:
-        with self.lock:
-            found = self.codes.get(code)
-        if found and found.client_id == client_id and not found.is_expired():
-            return found
-        return None
-
-    def consume_code(self, code: _AuthorizationCode) -> bool:
-        with self.lock:
-            first_use = not code.used
-            code.used = True
-            return first_use
-
-    def add_token(self, record: _Token, issued: dict[str, Any]) -> None:
-        with self.lock:
-            self.by_access[record.access_token] = record
-            if record.refresh_token:
-                self.by_refresh[record.refresh_token] = record
-            self.issued_tokens.append(dict(issued))
-
-    def find_active_refresh(self, refresh_token: str) -> _Token | None:
-        with self.lock:
-            record = self.by_refresh.get(refresh_token)
-            return record if record and not record.refresh_revoked else None
-
-    def consume_refresh(self, record: _Token) -> bool:
-        with self.lock:
-            first_use = not record.refresh_revoked
-            record.refresh_revoked = True
-            return first_use
-
-    def find_token(self, token: str, hint: str | None) -> _Token | None:
-        # RFC 7009 2.1: the hint only sets the search order.
-        with self.lock:
-            lookups = [self.by_access, self.by_refresh]
-            if hint == "refresh_token":
-                lookups.reverse()
-            return next((table[token] for table in lookups if token in table), None)
-
-    def revoke(self, record: _Token, token: str) -> None:
-        with self.lock:
-            if token == record.refresh_token:
-                # RFC 7009 2.1: revoking a refresh token also ends the grant's access tokens.
-                self.revoke_grant(record.grant_id)
-            else:
-                record.access_revoked = True
-            self.revocations.append(token)
-
-    def accepts(self, credential: str) -> bool:
-        """A live access token, or a registered API key."""
-        with self.lock:
-            if credential in self.api_keys:
-                return True
-            record = self.by_access.get(credential)
-        return record is not None and not record.is_revoked() and not record.is_expired()
-
-    def revoke_grant(self, grant_id: str) -> None:
-        with self.lock:
-            for record in self.by_access.values():
-                if record.grant_id == grant_id:
-                    record.access_revoked = record.refresh_revoked = True
-
-
 class _Server(AuthorizationServer):
-    """Authlib's Flask server, carrying the store and switches for the grant classes."""
+    """Authlib's Flask server, storing into its owner."""
 
-    def __init__(self, app: Flask, owner: OAuthServer, store: _Store) -> None:
+    def __init__(self, app: Flask, owner: OAuthServer) -> None:
         self.owner = owner
-        self.store = store
-        super().__init__(app, store.clients.get, self._store_token)
-        generator = BearerTokenGenerator(_new_token, _new_token, self._expires_in)
-        self.register_token_generator("default", generator)
+        super().__init__(app, owner.clients.get, self._store_token)
+        self.register_token_generator(
+            "default", BearerTokenGenerator(_new_token, _new_token, self._expires_in)
+        )
 
     def _expires_in(self, client: _Client, grant_type: str) -> int:
         # BearerTokenGenerator leaves a falsy expires_in out of the response.
         return 0 if self.owner.omit_expires_in else self.owner.expires_in
 
     def _store_token(self, token: dict[str, Any], oauth_request: Any) -> None:
-        if oauth_request.authorization_code is not None:
-            grant_id = oauth_request.authorization_code.code
-        else:
-            grant_id = oauth_request.refresh_token.grant_id
-        record = _Token(
-            client_id=oauth_request.client.client_id,
-            grant_id=grant_id,
-            access_token=token["access_token"],
-            refresh_token=token.get("refresh_token"),
-            scope=token.get("scope", ""),
-            issued_at=time.time(),
-            expires_in=token.get("expires_in"),
+        code, old = oauth_request.authorization_code, oauth_request.refresh_token
+        grant_id = code.code if code is not None else old.grant_id
+        access, refresh, scope = (
+            token["access_token"],
+            token.get("refresh_token"),
+            token.get("scope"),
         )
-        self.store.add_token(record, token)
+        client_id, expires_in = oauth_request.client.client_id, token.get("expires_in")
+        record = _Token(client_id, grant_id, access, refresh, scope or "", time.time(), expires_in)
+        with self.owner.lock:
+            self.owner.by_access[record.access_token] = record
+            if record.refresh_token:
+                self.owner.by_refresh[record.refresh_token] = record
+            self.owner.issued_tokens.append(dict(token))
 
 
 class _PKCE(CodeChallenge):
@@ -297,43 +180,42 @@ class _PKCE(CodeChallenge):
         if data.get("code_challenge"):
             # An absent method means "plain" (RFC 7636 4.3), which is refused too.
             if data.get("code_challenge_method") != "S256":
-                raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+                raise rfc6749.InvalidRequestError("'code_challenge_method' must be 'S256'.")
         elif grant.request.client.token_endpoint_auth_method == "none":
-            raise InvalidRequestError("Public clients must send a 'code_challenge'.")
+            raise rfc6749.InvalidRequestError("Public clients must send a 'code_challenge'.")
 
     def validate_code_verifier(self, grant: Any, result: Any) -> None:
         try:
             super().validate_code_verifier(grant, result)
-        except InvalidRequestError as error:
-            raise InvalidGrantError(error.description) from error
+        except rfc6749.InvalidRequestError as error:
+            raise rfc6749.InvalidGrantError(error.description) from error
 
 
 class _AuthorizationCodeGrant(AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code: str, oauth_request: Any) -> None:
-        data = oauth_request.payload.data
-        record = _AuthorizationCode(
-            code=code,
-            client_id=oauth_request.client.client_id,
-            redirect_uri=oauth_request.payload.redirect_uri,
-            scope=oauth_request.scope,
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            issued_at=time.time(),
-        )
-        with self.server.store.lock:
-            self.server.store.codes[code] = record
+        data, client_id = oauth_request.payload.data, oauth_request.client.client_id
+        challenge = data.get("code_challenge"), data.get("code_challenge_method")
+        redirect_uri, scope = oauth_request.payload.redirect_uri, oauth_request.scope
+        record = _AuthorizationCode(code, client_id, redirect_uri, scope, *challenge, time.time())
+        with self.server.owner.lock:
+            self.server.owner.codes[code] = record
 
     def query_authorization_code(self, code: str, client: _Client) -> _AuthorizationCode | None:
-        return self.server.store.find_code(code, client.client_id)
+        with self.server.owner.lock:
+            found: _AuthorizationCode | None = self.server.owner.codes.get(code)
+        ok = found and found.client_id == client.client_id and not found.is_expired()
+        return found if ok else None
 
     def authenticate_user(self, authorization_code: _AuthorizationCode) -> dict[str, str]:
         # Consumed here, after every check passed, so concurrent replays cannot both win.
-        if not self.server.store.consume_code(authorization_code):
+        with self.server.owner.lock:
+            replayed, authorization_code.used = authorization_code.used, True
+        if replayed:
             # RFC 6749 4.1.2: refuse the replay and revoke what the code already produced.
-            self.server.store.revoke_grant(authorization_code.code)
-            raise InvalidGrantError("Authorization code was already used.")
+            self.server.owner.revoke_grant(authorization_code.code)
+            raise rfc6749.InvalidGrantError("Authorization code was already used.")
         return TEST_USER
 
     def delete_authorization_code(self, authorization_code: _AuthorizationCode) -> None:
@@ -344,17 +226,21 @@ class _RefreshTokenGrant(RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
-        return self.server.store.find_active_refresh(refresh_token)
+        with self.server.owner.lock:
+            record: _Token | None = self.server.owner.by_refresh.get(refresh_token)
+        return record if record and not record.refresh_revoked else None
 
     def authenticate_user(self, refresh_token: _Token) -> dict[str, str]:
         owner = self.server.owner
-        self.INCLUDE_NEW_REFRESH_TOKEN = (
-            owner.rotate_refresh_tokens and not owner.omit_refresh_token
-        )
+        rotate = owner.rotate_refresh_tokens and not owner.omit_refresh_token
+        self.INCLUDE_NEW_REFRESH_TOKEN = rotate
         # Rotation consumes the old token atomically, so of two concurrent refreshes with
         # the same token exactly one succeeds, as with strict real providers.
-        if self.INCLUDE_NEW_REFRESH_TOKEN and not self.server.store.consume_refresh(refresh_token):
-            raise InvalidGrantError("Refresh token was already used.")
+        if self.INCLUDE_NEW_REFRESH_TOKEN:
+            with owner.lock:
+                used, refresh_token.refresh_revoked = refresh_token.refresh_revoked, True
+            if used:
+                raise rfc6749.InvalidGrantError("Refresh token was already used.")
         return TEST_USER
 
     def revoke_old_credential(self, refresh_token: _Token) -> None:
@@ -365,20 +251,22 @@ class _RevocationEndpoint(RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
-        return self.server.store.find_token(token_string, token_type_hint)
+        owner: OAuthServer = self.server.owner
+        tables = [owner.by_access, owner.by_refresh]  # RFC 7009 2.1: the hint is but an order
+        if token_type_hint == "refresh_token":
+            tables.reverse()
+        with owner.lock:
+            return next((table[token_string] for table in tables if token_string in table), None)
 
     def revoke_token(self, token: _Token, oauth_request: Any) -> None:
-        self.server.store.revoke(token, oauth_request.form["token"])
-
-
-class _BearerValidator(BearerTokenValidator):
-    def __init__(self, store: _Store) -> None:
-        super().__init__()
-        self.store = store
-
-    def authenticate_token(self, token_string: str) -> _Token | None:
-        with self.store.lock:
-            return self.store.by_access.get(token_string)
+        owner, revoked = self.server.owner, oauth_request.form["token"]
+        with owner.lock:
+            if revoked == token.refresh_token:
+                # RFC 7009 2.1: revoking a refresh token also ends the grant's access tokens.
+                owner.revoke_grant(token.grant_id)
+            else:
+                token.access_revoked = True
+            owner.revocations.append(revoked)
 
 
 class _Issuer(IssuerParameter):
@@ -390,128 +278,76 @@ class _Issuer(IssuerParameter):
     def get_issuer(self) -> str | None:
         if not self.owner.include_iss:
             return None
-        if self.owner.iss_override is not None:
-            return self.owner.iss_override
-        return self.owner.issuer
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+        return self.owner.issuer if self.owner.iss_override is None else self.owner.iss_override
 
 
 class OAuthServer:
-    """Auto-consenting OAuth 2.0 provider on 127.0.0.1, one fixed user, in-memory state."""
-
-    deny_next_authorization: bool
-    api_status: int | None
-    api_reply: ApiReply | None
-    api_delay: float
-    token_endpoint_status: int | None
-    token_endpoint_delay: float
-    omit_refresh_token: bool
-    omit_expires_in: bool
-    expires_in: int
-    rotate_refresh_tokens: bool
-    include_iss: bool
-    iss_override: str | None
+    """Auto-consenting OAuth 2.0 provider on 127.0.0.1, one fixed user, in-memory state.
+    What clients sent is in ``token_requests``, ``revocations``, ``issued_tokens``,
+    ``authorization_requests`` and ``api_requests``; the switches (``reset()`` restores
+    them) inject failures."""
 
     def __init__(self) -> None:
-        self._store = _Store()
+        self.lock = threading.RLock()
+        self.clients: dict[str, _Client] = {}
+        self.api_keys: set[str] = set()
+        self.reset()
         self._httpd: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self._reset_switches()
-
         self._app = Flask(__name__)
-        self._authz = _Server(self._app, self, self._store)
+        self._authz = _Server(self._app, self)
         self._authz.register_grant(_AuthorizationCodeGrant, [_PKCE(required=True)])
         self._authz.register_grant(_RefreshTokenGrant)
         self._authz.register_endpoint(_RevocationEndpoint)
-        self._issuer_extension = _Issuer(self)
-        self._authz.register_extension(self._issuer_extension)
-        self._protector = ResourceProtector()
-        self._protector.register_token_validator(_BearerValidator(self._store))
-
-        self._app.add_url_rule("/authorize", view_func=self._authorize, methods=["GET"])
-        self._app.add_url_rule("/token", view_func=self._token, methods=["POST"])
-        self._app.add_url_rule("/revoke", view_func=self._revoke, methods=["POST"])
-        self._app.add_url_rule("/userinfo", view_func=self._userinfo, methods=["GET"])
+        self._issuer = _Issuer(self)
+        self._authz.register_extension(self._issuer)
+        add = self._app.add_url_rule
+        add("/authorize", view_func=self._authorize, methods=["GET"])
+        add("/token", view_func=self._token, methods=["POST"])
+        revoke = self._authz.create_endpoint_response
+        add("/revoke", view_func=lambda: revoke("revocation"), methods=["POST"])
+        add("/userinfo", view_func=self._userinfo, methods=["GET"])
         for rule in ("/api/", "/api/<path:path>"):
-            self._app.add_url_rule(
-                rule, view_func=self._api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
-            )
+            add(rule, view_func=self._api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
-    def _reset_switches(self) -> None:
+    def reset(self) -> None:
+        """Forget codes, tokens and observations and restore the switches; keep clients."""
+        with self.lock:
+            self.codes: dict[str, _AuthorizationCode] = {}
+            self.by_access: dict[str, _Token] = {}
+            self.by_refresh: dict[str, _Token] = {}
+            self.token_requests: list[dict[str, Any]] = []
+            self.revocations: list[str] = []
+            self.issued_tokens: list[dict[str, Any]] = []
+            self.authorization_requests: list[dict[str, str]] = []
+            self.api_requests: list[dict[str, Any]] = []
         self.deny_next_authorization = False
-        self.api_status = None
-        self.api_reply = None
+        self.api_status: int | None = None
+        self.api_reply: ApiReply | None = None
         self.api_delay = 0.0
-        self.token_endpoint_status = None
+        self.token_endpoint_status: int | None = None
         self.token_endpoint_delay = 0.0
         self.omit_refresh_token = False
         self.omit_expires_in = False
         self.expires_in = 3600
         self.rotate_refresh_tokens = True
         self.include_iss = True
-        self.iss_override = None
-
-    # -- lifecycle -----------------------------------------------------------------------
+        self.iss_override: str | None = None
 
     def start(self) -> OAuthServer:
         if self._httpd is not None:
             raise RuntimeError("OAuthServer already started")
-        self._httpd = make_server(
-            "127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietRequestHandler
+        self._httpd = serve(self._app, "127.0.0.1", 0)
+        self.base_url = self.issuer = f"http://127.0.0.1:{self._httpd.server_port}"
+        self.authorization_url, self.token_url, self.revocation_url, self.userinfo_url = (
+            f"{self.base_url}/{path}" for path in ("authorize", "token", "revoke", "userinfo")
         )
-        self._thread = threading.Thread(
-            target=functools.partial(self._httpd.serve_forever, poll_interval=0.05),
-            name="oauth-test-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self.api_url = f"{self.base_url}/api"  # any path under it answers a valid credential
         return self
 
     def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = self._thread = None
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("OAuthServer not started")
-        return f"http://127.0.0.1:{self._httpd.server_port}"
-
-    @property
-    def issuer(self) -> str:
-        return self.base_url
-
-    @property
-    def authorization_url(self) -> str:
-        return f"{self.base_url}/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.base_url}/token"
-
-    @property
-    def revocation_url(self) -> str:
-        return f"{self.base_url}/revoke"
-
-    @property
-    def userinfo_url(self) -> str:
-        return f"{self.base_url}/userinfo"
-
-    @property
-    def api_url(self) -> str:
-        """The provider's resource API: any path under it answers for a valid credential."""
-        return f"{self.base_url}/api"
-
-    # -- test controls -------------------------------------------------------------------
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            close(httpd)
 
     def register_client(
         self,
@@ -522,103 +358,76 @@ class OAuthServer:
     ) -> tuple[str, str]:
         """Register a client; ``"none"`` makes a public client, whose secret is ``""``."""
         if token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
-            raise ValueError(
-                f"unsupported token_endpoint_auth_method {token_endpoint_auth_method!r}"
-            )
-        public = token_endpoint_auth_method == "none"
-        client = _Client(
-            client_id=f"client-{secrets.token_hex(8)}",
-            client_secret="" if public else secrets.token_urlsafe(32),
-            redirect_uris=list(redirect_uris),
-            scope=scope,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-        )
-        with self._store.lock:
-            self._store.clients[client.client_id] = client
+            raise ValueError(f"unsupported token_endpoint_auth_method {token_endpoint_auth_method}")
+        secret = "" if token_endpoint_auth_method == "none" else secrets.token_urlsafe(32)
+        client_id = f"client-{secrets.token_hex(8)}"
+        client = _Client(client_id, secret, list(redirect_uris), scope, token_endpoint_auth_method)
+        with self.lock:
+            self.clients[client.client_id] = client
         return client.client_id, client.client_secret
 
     def register_api_key(self, key: str | None = None) -> str:
         """An API key the resource API accepts, in whatever header, query or basic part."""
         key = key or f"key-{secrets.token_urlsafe(24)}"
-        with self._store.lock:
-            self._store.api_keys.add(key)
+        with self.lock:
+            self.api_keys.add(key)
         return key
 
     def revoke_access_token(self, access_token: str) -> None:
-        """End an access token, as a user or the provider can at any time; its refresh
-        token stays good."""
-        with self._store.lock:
-            self._store.by_access[access_token].access_revoked = True
+        """End an access token, as a user or provider can at any time (not its refresh token)."""
+        with self.lock:
+            self.by_access[access_token].access_revoked = True
 
-    def reset(self) -> None:
-        """Forget codes, tokens and observations and restore the switches; keep clients."""
-        self._store.clear()
-        self._reset_switches()
+    def revoke_grant(self, grant_id: str) -> None:
+        with self.lock:
+            for record in self.by_access.values():
+                if record.grant_id == grant_id:
+                    record.access_revoked = record.refresh_revoked = True
 
-    @property
-    def token_requests(self) -> list[dict[str, Any]]:
-        return self._store.token_requests
-
-    @property
-    def revocations(self) -> list[str]:
-        return self._store.revocations
-
-    @property
-    def issued_tokens(self) -> list[dict[str, Any]]:
-        return self._store.issued_tokens
-
-    @property
-    def authorization_requests(self) -> list[dict[str, str]]:
-        return self._store.authorization_requests
-
-    @property
-    def api_requests(self) -> list[dict[str, Any]]:
-        return self._store.api_requests
-
-    # -- endpoints -----------------------------------------------------------------------
+    def _accepts(self, credential: str, api_keys: bool = True) -> bool:
+        """A live access token, or (``api_keys``) a registered API key."""
+        with self.lock:
+            record, key = self.by_access.get(credential), credential in self.api_keys
+        live = record is not None and not record.is_revoked() and not record.is_expired()
+        return live or (api_keys and key)
 
     def _authorize(self) -> Any:
-        self._store.append(self._store.authorization_requests, request.args.to_dict())
+        with self.lock:
+            self.authorization_requests.append(request.args.to_dict())
         try:
             grant = self._authz.get_consent_grant(end_user=TEST_USER)
         except OAuth2Error as error:
             # Authlib only sets a redirect once client and redirect_uri are verified
             # (RFC 6749 4.1.2.1); otherwise this is a plain 400.
             response = self._authz.handle_error_response(None, error)
-            self._issuer_extension.add_issuer_parameter(self._authz, response)
+            self._issuer.add_issuer_parameter(self._authz, response)
             return response
-        with self._store.lock:
+        with self.lock:
             deny, self.deny_next_authorization = self.deny_next_authorization, False
         return self._authz.create_authorization_response(
             grant_user=None if deny else TEST_USER, grant=grant
         )
 
     def _token(self) -> Any:
-        client_id = request.form.get("client_id") or extract_basic_authorization(request.headers)[0]
+        form = request.form
+        client_id = form.get("client_id") or extract_basic_authorization(request.headers)[0]
         entry = {
-            "grant_type": request.form.get("grant_type"),
+            "grant_type": form.get("grant_type"),
             "client_id": client_id,
-            "form": request.form.to_dict(),
+            "form": form.to_dict(),
         }
-        self._store.append(self._store.token_requests, entry)
-        if self.token_endpoint_delay:
-            time.sleep(self.token_endpoint_delay)
+        with self.lock:
+            self.token_requests.append(entry)
+        time.sleep(self.token_endpoint_delay)
         status = self.token_endpoint_status
         if status is not None:
             error = _INJECTED_ERRORS.get(status, "server_error")
-            body = {"error": error, "error_description": f"Injected HTTP {status}"}
-            return jsonify(body), status
+            return jsonify({"error": error, "error_description": f"Injected HTTP {status}"}), status
         return self._authz.create_token_response()
 
-    def _revoke(self) -> Any:
-        return self._authz.create_endpoint_response("revocation")
-
     def _api(self, path: str = "") -> Any:
-        """A resource API like an app's own: 401 without a valid credential, otherwise an
-        echo of the request with the user it belongs to (or ``api_reply``, after
-        ``api_delay`` seconds). Accepts the credential wherever apps put one (a bearer or
-        custom header, a query parameter, basic auth), so that every placement in the
-        catalog can be tried against it."""
+        """A resource API: 401 without a valid credential (in any header, query parameter or
+        basic auth, as apps take them), else an echo with its user, or ``api_reply``."""
         entry = {
             "method": request.method,
             "path": f"/{path}",
@@ -626,25 +435,24 @@ class OAuthServer:
             "headers": dict(request.headers),
             "body": request.get_data(as_text=True),
         }
-        self._store.append(self._store.api_requests, entry)
+        with self.lock:
+            self.api_requests.append(entry)
         if self.api_status is not None:
             return jsonify({"error": f"Injected HTTP {self.api_status}"}), self.api_status
         candidates = [v.split(" ", 1)[-1] for v in request.headers.values()]
         candidates += [v for values in request.args.listvalues() for v in values]
-        if request.authorization and request.authorization.type == "basic":
-            candidates += [
-                request.authorization.username or "",
-                request.authorization.password or "",
-            ]
-        if not any(self._store.accepts(c) for c in candidates if c):
+        if (basic := request.authorization) and basic.type == "basic":
+            candidates += [basic.username or "", basic.password or ""]
+        if not any(self._accepts(c) for c in candidates if c):
             return jsonify({"error": "invalid_token"}), 401
-        if self.api_delay:
-            time.sleep(self.api_delay)
+        time.sleep(self.api_delay)
         if self.api_reply is not None:
             reply = self.api_reply
             return Response(reply.body, status=reply.status, headers=reply.headers)
         return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
 
     def _userinfo(self) -> Any:
-        with self._protector.acquire():
-            return jsonify(TEST_USER)
+        bearer = request.headers.get("Authorization", "").partition("Bearer ")[2]
+        if not self._accepts(bearer, api_keys=False):
+            return jsonify({"error": "invalid_token"}), 401
+        return jsonify(TEST_USER)

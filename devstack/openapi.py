@@ -36,7 +36,7 @@ def build() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
     # Declared here, not in the functions: the OpenAPI models cost ~30 ms of cold start.
-    security_schemes = {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+    security_schemes: dict[str, Any] = {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
     merge = OpenAPIMerge(
         title=TITLE,
         version=VERSION,

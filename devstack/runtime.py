@@ -1,20 +1,15 @@
-"""Run Lambda handlers in-process, as close to the Python Lambda runtime as one process allows.
-
-Each function gets a pool of *execution environments*: an environment is one import of the
-handler module (its cold start) and serves one invocation at a time, like Lambda. Concurrent
-invocations of a function get separate environments, so module-level state is never shared
-between two in-flight invocations; packages from layers and site-packages are shared by all.
-"""
+"""Lambda handlers run in-process, as close to the Python runtime as one process allows: each
+function has a pool of execution environments, each one import of the handler module (its
+cold start) serving one invocation at a time, so that two concurrent invocations never share
+module state; layers' and site-packages' modules are shared by all."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
+import datetime as dt
 import decimal
 import importlib.util
 import itertools
 import json
-import math
 import secrets
 import sys
 import threading
@@ -24,21 +19,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from .template import ACCOUNT_ID, DEFAULT_REGION, FunctionSpec
-
-__all__ = [
-    "MAX_REQUEST_PAYLOAD",
-    "MAX_RESPONSE_PAYLOAD",
-    "FunctionError",
-    "InvocationResult",
-    "LambdaContext",
-    "LocalFunction",
-    "PayloadTooLarge",
-    "lambda_json",
-]
+from .template import Function
 
 MAX_REQUEST_PAYLOAD = 6 * 1024 * 1024  # synchronous Invoke request limit, bytes
 MAX_RESPONSE_PAYLOAD = 6 * 1024 * 1024 + 100  # ... and response limit
@@ -47,273 +30,136 @@ _import_lock = threading.Lock()
 _module_counter = itertools.count(1)
 
 
-class PayloadTooLarge(Exception):
-    """The event exceeds Lambda's synchronous invocation limit."""
-
-
 class FunctionError(Exception):
-    """The invocation failed the way Lambda reports an ``Unhandled`` function error."""
+    """The invocation failed as Lambda reports an ``Unhandled`` function error."""
 
     def __init__(self, error_type: str, message: str, timed_out: bool = False) -> None:
         super().__init__(f"{error_type}: {message}")
-        self.error_type = error_type
-        self.message = message
-        self.timed_out = timed_out
+        self.error_type, self.message, self.timed_out = error_type, message, timed_out
 
 
-class _LambdaEncoder(json.JSONEncoder):
-    """The Python runtime's response marshalling: Decimal is allowed (DynamoDB numbers)."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, decimal.Decimal):
-            if o.is_nan():
-                return math.nan
-            return int(o) if o == o.to_integral_value() else float(o)
-        return super().default(o)
+def _decimal(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):  # DynamoDB numbers, as the runtime allows
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def lambda_json(value: Any) -> str:
-    """Serialise a handler's return value like the Lambda Python runtime does."""
-    return json.dumps(value, cls=_LambdaEncoder)
-
-
-class LambdaContext:
-    """The ``context`` argument of a handler (``awslambdaric``'s LambdaContext)."""
-
-    def __init__(
-        self,
-        *,
-        function_name: str,
-        function_version: str,
-        invoked_function_arn: str,
-        memory_limit_in_mb: str,
-        aws_request_id: str,
-        log_group_name: str,
-        log_stream_name: str,
-        deadline_ms: int,
-        identity: Any = None,
-        client_context: Any = None,
-        tenant_id: str | None = None,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = function_version
-        self.invoked_function_arn = invoked_function_arn
-        # A string, as in the real runtime (it reads AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = aws_request_id
-        self.log_group_name = log_group_name
-        self.log_stream_name = log_stream_name
-        self.identity = identity
-        self.client_context = client_context
-        self.tenant_id = tenant_id
-        self._deadline_ms = deadline_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(self._deadline_ms - int(time.time() * 1000), 0)
-
-    def log(self, msg: str) -> None:
-        sys.stdout.write(msg)
-        sys.stdout.flush()
-
-    def __repr__(self) -> str:
-        return (
-            f"LambdaContext(function_name={self.function_name!r}, "
-            f"aws_request_id={self.aws_request_id!r})"
-        )
+    """Serialise a handler's return value as the Lambda Python runtime does."""
+    return json.dumps(value, default=_decimal)
 
 
 @dataclass
-class InvocationResult:
-    payload: str  # the JSON text Lambda would return
-    value: Any  # json.loads(payload)
-    request_id: str
-    duration_ms: float
-    cold_start: bool
+class LambdaContext:
+    """The ``context`` argument of a handler (``awslambdaric``'s LambdaContext)."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: str  # a string, as in the runtime
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_ms: int
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self.deadline_ms - int(time.time() * 1000), 0)
 
 
-class _Environment:
-    def __init__(self, handler: Callable[[Any, Any], Any], module: ModuleType, stream: str):
-        self.handler = handler
-        self.module = module
-        self.log_stream_name = stream
-
-
-def _code_dir_modules(before: set[str], code_dir: Path, keep: str) -> list[str]:
-    """Modules imported since ``before`` whose file lives in the function's code directory."""
-    names = []
-    for name in set(sys.modules) - before:
-        if name == keep:
-            continue
-        filename = getattr(sys.modules.get(name), "__file__", None)
-        if filename and Path(filename).resolve().is_relative_to(code_dir):
-            names.append(name)
-    return names
+_Environment = tuple[Callable[[Any, Any], Any], str]  # the handler, its log stream
 
 
 class LocalFunction:
-    """An ``AWS::Serverless::Function`` run in this process."""
+    """A template's function, run in this process."""
 
-    def __init__(
-        self,
-        spec: FunctionSpec,
-        *,
-        function_name: str | None = None,
-        region: str = DEFAULT_REGION,
-        account_id: str = ACCOUNT_ID,
-        enforce_timeout: bool = True,
-    ) -> None:
+    def __init__(self, spec: Function, *, region: str, account_id: str) -> None:
         self.spec = spec
-        self.function_name = function_name or spec.logical_id
-        self.region = region
-        self.account_id = account_id
-        self.enforce_timeout = enforce_timeout
-        self.arn = f"arn:aws:lambda:{region}:{account_id}:function:{self.function_name}"
+        self.arn = f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}"
         self._idle: list[_Environment] = []
         self._lock = threading.Lock()
         self.environments_created = 0
 
-    # -- environments ----------------------------------------------------------------------
-
-    def _module_file(self) -> Path:
-        relative = Path(*self.spec.handler_module.split("/")).as_posix().replace(".", "/")
-        candidates = [
-            self.spec.code_dir / f"{relative}.py",
-            self.spec.code_dir / relative / "__init__.py",
-        ]
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        raise FunctionError(
-            "Runtime.ImportModuleError",
-            f"Unable to import module '{self.spec.handler_module}': "
-            f"no {candidates[0].name} in {self.spec.code_dir}",
-        )
+    def _log_error(self, error: BaseException) -> None:
+        lines = traceback.format_exception(type(error), error, error.__traceback__)
+        print(f"[ERROR] {self.spec.logical_id}: {''.join(lines)}", file=sys.stderr, flush=True)
 
     def _new_environment(self) -> _Environment:
-        """Import the handler module afresh under a unique name (all handlers are app.py)."""
-        module_file = self._module_file()
-        code_dir = self.spec.code_dir.resolve()
-        index = next(_module_counter)
-        unique = f"_devstack_fn_{self.spec.logical_id}_{index}"
+        """Import the handler module afresh under a unique name (every handler is app.py)."""
+        module_name, _, function_name = self.spec.handler.rpartition(".")
+        code_dir = self.spec.code_dir
+        module_file = code_dir / f"{module_name.replace('.', '/')}.py"
+        unique = f"_devstack_fn_{self.spec.logical_id}_{next(_module_counter)}"
         with _import_lock:
             before = set(sys.modules)
             sys.path.insert(0, str(code_dir))
             try:
                 spec = importlib.util.spec_from_file_location(unique, module_file)
-                if spec is None or spec.loader is None:
-                    raise FunctionError("Runtime.ImportModuleError", f"cannot load {module_file}")
+                if spec is None or spec.loader is None or not module_file.is_file():
+                    raise FileNotFoundError(f"no {module_file.name} in {code_dir}")
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[unique] = module
-                try:
-                    spec.loader.exec_module(module)
-                except Exception as error:
-                    sys.modules.pop(unique, None)
-                    self._log_error(error)
-                    raise FunctionError(
-                        "Runtime.ImportModuleError",
-                        f"Unable to import module '{self.spec.handler_module}': {error}",
-                    ) from error
+                spec.loader.exec_module(module)
+            except Exception as error:
+                sys.modules.pop(unique, None)
+                self._log_error(error)
+                message = f"Unable to import module '{module_name}': {error}"
+                raise FunctionError("Runtime.ImportModuleError", message) from error
             finally:
-                with contextlib.suppress(ValueError):
-                    sys.path.remove(str(code_dir))
-                # Sibling modules of the handler belong to this environment only.
-                for name in _code_dir_modules(before, code_dir, unique):
-                    sys.modules.pop(name, None)
-        handler = getattr(module, self.spec.handler_function, None)
+                sys.path.remove(str(code_dir))
+                for name in set(sys.modules) - before - {unique}:  # siblings: this one's only
+                    filename = getattr(sys.modules[name], "__file__", None) or "/"
+                    if Path(filename).resolve().is_relative_to(code_dir):
+                        del sys.modules[name]
+        handler = getattr(module, function_name, None)
         if not callable(handler):
-            raise FunctionError(
-                "Runtime.HandlerNotFound",
-                f"Handler '{self.spec.handler_function}' missing on module "
-                f"'{self.spec.handler_module}'",
-            )
+            message = f"Handler '{function_name}' missing on module '{module_name}'"
+            raise FunctionError("Runtime.HandlerNotFound", message)
         self.environments_created += 1
-        today = _dt.datetime.now(_dt.UTC).strftime("%Y/%m/%d")
-        stream = f"{today}/[$LATEST]{secrets.token_hex(16)}"
-        return _Environment(handler, module, stream)
+        day = dt.datetime.now(dt.UTC).strftime("%Y/%m/%d")
+        return handler, f"{day}/[$LATEST]{secrets.token_hex(16)}"
 
-    def _acquire(self) -> tuple[_Environment, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), False
-        return self._new_environment(), True
-
-    def _release(self, environment: _Environment) -> None:
-        with self._lock:
-            self._idle.append(environment)
-
-    def warm_up(self) -> None:
-        """Create one environment now (a cold start ahead of the first request)."""
-        self._release(self._acquire()[0])
-
-    # -- invocation ------------------------------------------------------------------------
-
-    def _log_error(self, error: BaseException) -> None:
-        lines = traceback.format_exception(type(error), error, error.__traceback__)
-        sys.stderr.write(
-            f"[ERROR] {self.spec.logical_id}: {type(error).__name__}: {error}\n" + "".join(lines)
-        )
-        sys.stderr.flush()
-
-    def invoke(self, event: Any, *, wait_seconds: float | None = None) -> InvocationResult:
-        """Invoke synchronously. Raises PayloadTooLarge or FunctionError like Lambda would fail.
-
-        ``wait_seconds`` caps how long the caller waits (API Gateway's integration timeout);
-        the function's own Timeout always applies when ``enforce_timeout`` is on.
-        """
+    def invoke(self, event: Any, *, wait: float | None = None) -> Any:
+        """Invoke synchronously and return the result (as JSON makes it); FunctionError
+        where Lambda fails. ``wait`` caps the wait in seconds (API Gateway's integration
+        timeout); the function's Timeout applies too."""
         payload = lambda_json(event)
         if len(payload.encode()) > MAX_REQUEST_PAYLOAD:
-            raise PayloadTooLarge(f"Request must be smaller than {MAX_REQUEST_PAYLOAD} bytes")
-        event_copy = json.loads(payload)
-        request_id = str(uuid.uuid4())
-        started = time.monotonic()
-        environment, cold = self._acquire()
-        deadline_ms = int(time.time() * 1000) + self.spec.timeout * 1000
-        context = LambdaContext(
-            function_name=self.function_name,
-            function_version="$LATEST",
-            invoked_function_arn=self.arn,
-            memory_limit_in_mb=str(self.spec.memory_size),
-            aws_request_id=request_id,
-            log_group_name=f"/aws/lambda/{self.function_name}",
-            log_stream_name=environment.log_stream_name,
-            deadline_ms=deadline_ms,
-        )
+            message = f"Request must be smaller than {MAX_REQUEST_PAYLOAD} bytes"
+            raise FunctionError("RequestEntityTooLarge", message)
+        with self._lock:
+            environment = self._idle.pop() if self._idle else None
+        environment = environment or self._new_environment()
+        request_id, name, memory = str(uuid.uuid4()), self.spec.name, str(self.spec.memory_size)
+        deadline = int((time.time() + self.spec.timeout) * 1000)
+        group, stream = f"/aws/lambda/{name}", environment[1]
+        context = LambdaContext(name, self.arn, memory, request_id, group, stream, deadline)
         outcome: dict[str, Any] = {}
 
         def run() -> None:
             try:
-                outcome["value"] = environment.handler(event_copy, context)
-            except BaseException as error:  # reported like the runtime does
+                outcome["value"] = environment[0](json.loads(payload), context)
+            except BaseException as error:  # reported as the runtime does
                 outcome["error"] = error
 
-        limit = float(self.spec.timeout) if self.enforce_timeout else None
-        if wait_seconds is not None:
-            limit = wait_seconds if limit is None else min(limit, wait_seconds)
+        limit = min(self.spec.timeout, wait or self.spec.timeout)
         worker = threading.Thread(target=run, name=f"lambda-{self.spec.logical_id}", daemon=True)
         worker.start()
         worker.join(limit)
-        duration_ms = (time.monotonic() - started) * 1000
-        if worker.is_alive():
-            # The environment is abandoned (Lambda would tear it down); its thread runs on.
-            timed_out = self.enforce_timeout and (
-                wait_seconds is None or self.spec.timeout <= wait_seconds
-            )
+        if worker.is_alive():  # the environment is abandoned, as Lambda tears it down
             message = f"Task timed out after {limit:.2f} seconds"
-            sys.stderr.write(f"[ERROR] {self.spec.logical_id} {request_id}: {message}\n")
-            raise FunctionError("Sandbox.Timedout", message, timed_out=timed_out)
-        self._release(environment)
+            print(f"[ERROR] {self.spec.logical_id} {request_id}: {message}", file=sys.stderr)
+            raise FunctionError("Sandbox.Timedout", message, limit >= self.spec.timeout)
+        with self._lock:
+            self._idle.append(environment)
         if "error" in outcome:
-            error = outcome["error"]
-            self._log_error(error)
-            raise FunctionError(type(error).__name__, str(error))
+            self._log_error(outcome["error"])
+            raise FunctionError(type(outcome["error"]).__name__, str(outcome["error"]))
         try:
             text = lambda_json(outcome.get("value"))
         except (TypeError, ValueError) as error:
             self._log_error(error)
-            message = f"Unable to marshal response: {error}"
-            raise FunctionError("Runtime.MarshalError", message) from error
+            raise FunctionError("Runtime.MarshalError", f"Unable to marshal: {error}") from error
         if len(text.encode()) > MAX_RESPONSE_PAYLOAD:
             message = f"Response payload size exceeded maximum allowed ({MAX_RESPONSE_PAYLOAD})"
-            sys.stderr.write(f"[ERROR] {self.spec.logical_id} {request_id}: {message}\n")
             raise FunctionError("Function.ResponseSizeTooLarge", message)
-        return InvocationResult(text, json.loads(text), request_id, duration_ms, cold)
+        return json.loads(text)

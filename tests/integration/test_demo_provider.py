@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from devstack.demo import start_demo_provider
 from devstack.gateway import Gateway
+from devstack.seed import start_demo_provider
 from tests.conftest import Api, Tenant
 
 

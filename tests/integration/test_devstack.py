@@ -1,5 +1,9 @@
-"""devstack against a throwaway SAM project: template reading, provisioning on moto, and the
-gateway over real HTTP (routing, payload format 2.0 events, authorizers, response mapping)."""
+"""devstack against a throwaway SAM project (SAM's translator reads it; devstack runs it)
+and against Keyfob's own template: the translated template's functions, routes, authorizer
+and rules; provisioning on moto; the gateway over real HTTP (precedence, payload format 2.0
+events, the authorizer and its cache, API Gateway's error responses, readiness, a log line
+without secrets); DynamoDB writes serialised by the emulator; ``python -m devstack``'s
+readiness and stop time."""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +28,13 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 
 from devstack.__main__ import shell_overrides
-from devstack.gateway import Gateway
+from devstack.gateway import STARTING, Gateway
 from devstack.moto_server import EmbeddedAWS
-from devstack.resources import Resources, provision
-from devstack.template import NO_VALUE, Template, TemplateError, load_template
+from devstack.resources import provision, resource_backed_variables
+from devstack.template import NO_VALUE, Stack, TemplateError, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "devstack-test"
@@ -38,14 +45,18 @@ CREDENTIALS = {
 }
 
 TEMPLATE = """
-AWSTemplateFormatVersion: 2010-09-09
+AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Parameters:
   Stage:
     Type: String
     Default: test
+  Accounts:
+    Type: CommaDelimitedList
+    Default: ""
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
+  HasAccounts: !Not [!Equals [!Join ["", !Ref Accounts], ""]]
 Globals:
   Function:
     Runtime: python3.12
@@ -116,6 +127,14 @@ Resources:
     Type: AWS::Events::EventBus
     Properties:
       Name: !Sub "${AWS::StackName}-bus"
+  BusPolicy:
+    Type: AWS::Events::EventBusPolicy
+    Condition: HasAccounts
+    Properties:
+      EventBusName: !Ref Bus
+      StatementId: Accounts
+      Statement: {Effect: Allow, Principal: {AWS: !Ref Accounts}, Action: events:PutEvents,
+                  Resource: !GetAtt Bus.Arn}
   Api:
     Type: AWS::Serverless::HttpApi
     Properties:
@@ -170,6 +189,7 @@ Resources:
     Properties:
       CodeUri: functions/misc/
       Handler: app.lambda_handler
+      FunctionName: !Sub "${AWS::StackName}-misc"
       Timeout: 1
       Events:
         Special:
@@ -185,6 +205,17 @@ Resources:
             Path: "/misc/{what}"
             Method: GET
             Auth: {Authorizer: NONE}
+        Hourly:
+          Type: Schedule
+          Properties: {Schedule: rate(1 hour)}
+        Nightly:
+          Type: Schedule
+          Properties: {Schedule: "cron(0 3 * * ? *)", Enabled: false}
+        Orders:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref Bus
+            Pattern: {source: [orders]}
 """
 
 AUTHORIZER = """
@@ -266,7 +297,7 @@ def lambda_handler(event, context):
         return {
             "statusCode": 201,
             "headers": {"x-single": "one", "content-type": "text/plain"},
-            "multiValueHeaders": {"x-multi": ["a", "b"]},
+            "multiValueHeaders": {"x-multi": ["a", "b"]},  # payload format 1.0 only
             "cookies": ["session=abc; HttpOnly", "theme=dark"],
             "body": "made",
         }
@@ -307,25 +338,6 @@ def lambda_handler(event, context):
     }
 """
 
-FAKE_TENANTS = """
-import json
-import os
-
-
-class Tenant:
-    id = "tn_dev"
-
-
-def tenant_for_api_key(api_key):
-    return None
-
-
-def create_tenant(name, api_key=None):
-    with open(os.environ["SEED_LOG"], "w") as log:
-        json.dump({"name": name, "api_key": api_key}, log)
-    return Tenant(), api_key or "generated-key-0123456789"
-"""
-
 
 def write_project(root: Path) -> Path:
     files = {
@@ -354,28 +366,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[EmbeddedAWS]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = EmbeddedAWS()
-    yield server
-    server.stop()
+def stack(project: Path, aws: EmbeddedAWS) -> Stack:
+    return provision(project, CREDENTIALS, aws.endpoint_url, stack_name=STACK)
 
 
 @pytest.fixture(scope="module")
-def resources(project: Path, moto: EmbeddedAWS) -> Resources:
-    return provision(project, CREDENTIALS, moto.endpoint_url, stack_name=STACK)
-
-
-@pytest.fixture(scope="module")
-def gateway(project: Path, resources: Resources, moto: EmbeddedAWS) -> Iterator[Gateway]:
-    env = {
-        **resources.function_env,
-        "AWS_ENDPOINT_URL": moto.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    with Gateway(project, env, stack_name=STACK) as server:
+def gateway(stack: Stack, aws: EmbeddedAWS) -> Iterator[Gateway]:
+    with Gateway(stack, {**stack.function_env, "AWS_ENDPOINT_URL": aws.endpoint_url}) as server:
         yield server
 
 
@@ -397,91 +394,120 @@ def event_of(response: requests.Response) -> dict[str, Any]:
     return event
 
 
-# --------------------------------------------------------------------------- template
+# --------------------------------------------------------------------------- the template
 
 
-def test_yaml_short_forms_become_long_form_intrinsics(project: Path) -> None:
-    data = load_template(project)
-    variables = data["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["TABLE_NAME"] == {"Ref": "Table"}
-    assert variables["KEY_ARN"] == {"Fn::GetAtt": ["Key", "Arn"]}
-    assert variables["MODE"] == {"Fn::If": ["IsProd", "production", "development"]}
-    assert data["AWSTemplateFormatVersion"] == "2010-09-09"  # not a date
-
-
-def test_resolver_handles_the_intrinsic_functions() -> None:
-    template = Template(
-        {
-            "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
-            "Mappings": {"Sizes": {"dev": {"memory": 128}}},
-            "Conditions": {
-                "IsDev": {"Fn::Equals": [{"Ref": "Env"}, "dev"]},
-                "NotDev": {"Fn::Not": [{"Condition": "IsDev"}]},
-                "Both": {
-                    "Fn::And": [{"Condition": "IsDev"}, {"Fn::Not": [{"Condition": "NotDev"}]}]
-                },
-            },
-            "Resources": {},
-        },
-        stack_name="s1",
+def test_sam_translates_the_template_and_devstack_reads_what_it_runs(project: Path) -> None:
+    stack = Stack(project, stack_name=STACK)
+    # Globals merged by SAM, local code and layers mapped back from the transform
+    functions = stack.functions()
+    assert (functions["MiscFunction"].timeout, functions["EchoFunction"].timeout) == (1, 5)
+    assert functions["EchoFunction"].memory_size == 256
+    assert functions["EchoFunction"].code_dir == project.parent / "functions" / "echo"
+    assert functions["EchoFunction"].layer_dirs == (project.parent / "layers" / "shared",)
+    assert functions["MiscFunction"].name == f"{STACK}-misc"
+    assert functions["EchoFunction"].name == f"{STACK}-EchoFunction"
+    # The HTTP API's OpenAPI body: routes, integrations, the authorizer
+    routes = {route.key: route for route in stack.routes()}
+    assert routes["GET /items/{id}"].function_id == "EchoFunction"
+    assert routes["GET /items/special"].function_id == "MiscFunction"
+    assert routes["ANY /files/{proxy+}"].function_id == "EchoFunction"
+    assert routes["GET /sleepy"].timeout_ms == 300
+    assert routes["GET /public"].authorizer is None
+    authorizer = routes["GET /items/{id}"].authorizer
+    assert authorizer is not None
+    assert (authorizer.name, authorizer.function_id) == ("KeyAuth", "AuthFunction")
+    assert (authorizer.identity, authorizer.ttl) == ((("header", "x-api-key"),), 300)
+    # The schedules and the event rule, as AWS::Events::Rule resources
+    rules = {rule.logical_id: rule for rule in stack.rules()}
+    assert {r.function_id for r in rules.values()} == {"MiscFunction"}
+    assert (rules["MiscFunctionHourly"].schedule, rules["MiscFunctionHourly"].rate_seconds) == (
+        "rate(1 hour)",
+        3600,
     )
-    resolver = template.resolver({"Thing": {"Ref": "thing-1", "Arn": "arn:thing"}})
-    assert resolver.resolve({"Fn::Sub": "${AWS::StackName}-${Thing}-${Thing.Arn}-${!Raw}"}) == (
-        "s1-thing-1-arn:thing-${Raw}"
+    assert rules["MiscFunctionNightly"].enabled is False
+    assert rules["MiscFunctionNightly"].rate_seconds is None
+    assert rules["MiscFunctionOrders"].pattern == {"source": ["orders"]}
+    assert rules["MiscFunctionOrders"].bus == f"{STACK}-bus"
+    # Conditions: IsProd and HasAccounts are false with the parameters' defaults
+    assert "ProdOnlyTable" not in stack.resources("AWS::DynamoDB::Table")
+    assert stack.resources("AWS::Events::EventBusPolicy") == {}
+
+
+def test_the_resolver_resolves_what_the_translated_template_uses(project: Path) -> None:
+    stack = Stack(project, stack_name="s1")
+    stack.physical["Table"] = {"Ref": "table-1", "Arn": "arn:table"}
+    resolver = stack.resolver()
+    assert resolver.resolve({"Fn::Sub": "${AWS::StackName}-${Table}-${Table.Arn}-${!Raw}"}) == (
+        "s1-table-1-arn:table-${Raw}"
     )
-    assert resolver.resolve({"Fn::Sub": ["${A}/${Env}", {"A": {"Ref": "Thing"}}]}) == "thing-1/dev"
+    assert (
+        resolver.resolve({"Fn::Sub": ["${A}/${Stage}", {"A": {"Ref": "Table"}}]}) == "table-1/test"
+    )
     assert resolver.resolve({"Fn::Join": [",", ["a", {"Ref": "AWS::Region"}]]}) == "a,us-east-1"
-    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": ["/", "x/y/z"]}]}) == "y"
-    assert resolver.resolve({"Fn::If": ["NotDev", "no", "yes"]}) == "yes"
-    assert resolver.condition("Both") is True
-    assert resolver.resolve({"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "memory"]}) == 128
-    assert resolver.resolve({"Fn::GetAtt": "Thing.Arn"}) == "arn:thing"
+    assert resolver.resolve({"Fn::If": ["IsProd", "yes", "no"]}) == "no"
+    assert resolver.resolve({"Fn::GetAtt": "Table.Arn"}) == "arn:table"
+    assert resolver.resolve({"Ref": "Accounts"}) == []
+    assert resolver.condition("HasAccounts") is False
     assert resolver.resolve({"Ref": "AWS::AccountId"}) == "123456789012"
     assert resolver.resolve({"Ref": "AWS::URLSuffix"}) == "amazonaws.com"
     assert resolver.resolve({"Ref": "AWS::Partition"}) == "aws"
     dropped = {
-        "a": {"Fn::If": ["IsDev", {"Ref": "AWS::NoValue"}, 1]},
+        "a": {"Fn::If": ["IsProd", 1, {"Ref": "AWS::NoValue"}]},
         "b": [{"Ref": "AWS::NoValue"}],
     }
     assert resolver.resolve(dropped) == {"b": []}
     assert resolver.resolve({"Ref": "AWS::NoValue"}) is NO_VALUE
-    with pytest.raises(TemplateError):
+    # Made-up ids for what is not provisioned: names from the template, or the stack's
+    assert resolver.resolve({"Ref": "Bus"}) == "s1-bus"
+    assert resolver.resolve({"Fn::GetAtt": ["EchoFunction", "Arn"]}) == (
+        "arn:aws:lambda:us-east-1:123456789012:function:s1-EchoFunction"
+    )
+    with pytest.raises(TemplateError, match="no resource 'Missing'"):
         resolver.resolve({"Ref": "Missing"})
+    with pytest.raises(TemplateError, match="Fn::FindInMap is not supported"):
+        resolver.resolve({"Fn::FindInMap": ["Sizes", "dev", "memory"]})
 
 
-def test_template_extracts_functions_routes_and_authorizers(project: Path) -> None:
-    template = Template.load(project)
-    assert [t.logical_id for t in template.tables()] == ["Table"]  # ProdOnlyTable: IsProd false
-    functions = template.functions()
-    assert functions["MiscFunction"].timeout == 1
-    assert functions["EchoFunction"].timeout == 5
-    assert functions["EchoFunction"].memory_size == 256
-    assert functions["EchoFunction"].code_dir == project.parent / "functions" / "echo"
-    assert set(functions["EchoFunction"].environment) >= {"TABLE_NAME", "KEY_ID", "GREETING"}
-    routes = {route.route_key: route for route in template.routes()}
-    assert routes["GET /items/{id}"].authorizer == "KeyAuth"
-    assert routes["GET /public"].authorizer is None
-    assert routes["ANY /files/{proxy+}"].function_id == "EchoFunction"
-    assert routes["GET /sleepy"].timeout_in_millis == 300
-    authorizer = template.http_apis()["Api"].authorizers["KeyAuth"]
-    assert authorizer.function_id == "AuthFunction"
-    assert authorizer.identity_headers == ("x-api-key",)
-    assert authorizer.enable_simple_responses is True
-    assert authorizer.reauthorize_every == 300
-    assert template.layer_paths() == [project.parent / "layers" / "shared"]
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (("EnableSimpleResponses: true", "EnableSimpleResponses: false"), "simple responses"),
+        (
+            (
+                "Path: /echo, Method: POST}",
+                "Path: /echo, Method: POST, PayloadFormatVersion: '1.0'}",
+            ),
+            "payload format 2.0",
+        ),
+        (
+            ("Headers: [x-api-key]", "Headers: [x-api-key]\n              Context: [$context.x]"),
+            "identity sources",
+        ),
+    ],
+)
+def test_what_the_local_stack_cannot_emulate_is_refused_at_startup(
+    tmp_path: Path, change: tuple[str, str], refusal: str
+) -> None:
+    template = write_project(tmp_path)
+    text = template.read_text()
+    assert change[0] in text
+    template.write_text(text.replace(change[0], change[1]))
+    with pytest.raises(TemplateError, match=refusal):
+        Gateway(template)
 
 
 # --------------------------------------------------------------------------- provisioning
 
 
-def test_provision_creates_the_real_templates_table_key_and_alias(moto: EmbeddedAWS) -> None:
-    stack = "devstack-real"
-    resources = provision(ROOT / "template.yaml", CREDENTIALS, moto.endpoint_url, stack)
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, **CREDENTIALS)
-    kms = boto3.client("kms", endpoint_url=moto.endpoint_url, **CREDENTIALS)
+def test_provision_creates_the_real_templates_table_key_and_alias(aws: EmbeddedAWS) -> None:
+    name = "devstack-real"
+    stack = provision(ROOT / "template.yaml", CREDENTIALS, aws.endpoint_url, name)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws.endpoint_url, **CREDENTIALS)
+    kms = boto3.client("kms", endpoint_url=aws.endpoint_url, **CREDENTIALS)
 
-    name = resources.tables["KeyfobTable"]
-    table = dynamodb.describe_table(TableName=name)["Table"]
+    table_name = stack.physical["KeyfobTable"]["Ref"]
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -493,60 +519,62 @@ def test_provision_creates_the_real_templates_table_key_and_alias(moto: Embedded
     for index in declared["GlobalSecondaryIndexes"]:
         assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
         assert indexes[index["IndexName"]]["Projection"] == index["Projection"]
-    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
-    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    backups = dynamodb.describe_continuous_backups(TableName=table_name)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
 
-    key = resources.kms_keys["KeyfobKey"]
+    key = stack.physical["KeyfobKey"]
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
-    alias = kms.describe_key(KeyId=f"alias/keyfob-{stack}")["KeyMetadata"]
-    assert alias["KeyId"] == key["KeyId"]
+    assert kms.describe_key(KeyId=f"alias/keyfob-{name}")["KeyMetadata"]["KeyId"] == key["KeyId"]
     policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
     assert policy["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
 
-    env = resources.function_env
-    assert env["KEYFOB_TABLE"] == name
+    env = stack.function_env
+    assert env["KEYFOB_TABLE"] == table_name
     assert env["KEYFOB_KMS_KEY_ID"] == key["Arn"]  # the template uses !GetAtt KeyfobKey.Arn
     assert env["KEYFOB_PUBLIC_URL"] == ""
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert set(resources.function_envs) >= {"AuthorizerFunction", "OAuthCallbackFunction"}
+    assert env["KEYFOB_COMMANDS_DLQ_URL"].endswith(f"/123456789012/{name}-CommandsDeadLetterQueue")
+    assert resource_backed_variables(stack) == {
+        "KEYFOB_TABLE",
+        "KEYFOB_KMS_KEY_ID",
+        "KEYFOB_EVENT_BUS",
+        "KEYFOB_IDEMPOTENCY_TABLE",
+        "KEYFOB_COMMANDS_DLQ_URL",
+    }
 
-    again = provision(load_template(ROOT / "template.yaml"), CREDENTIALS, moto.endpoint_url, stack)
-    assert again.tables == resources.tables
-    assert again.kms_keys == resources.kms_keys
+    again = provision(load_template(ROOT / "template.yaml"), CREDENTIALS, aws.endpoint_url, name)
+    assert again.physical == stack.physical  # the same table, key (through its alias), queue
     assert again.function_env == env
 
 
-def test_provision_resolves_queues_buses_and_references(
-    resources: Resources, moto: EmbeddedAWS
-) -> None:
-    sqs = boto3.client("sqs", endpoint_url=moto.endpoint_url, **CREDENTIALS)
-    queue = resources.queues["Queue"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["All"])
+def test_provision_resolves_queues_buses_and_references(stack: Stack, aws: EmbeddedAWS) -> None:
+    sqs = boto3.client("sqs", endpoint_url=aws.endpoint_url, **CREDENTIALS)
+    queue = stack.physical["Queue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue["Ref"], AttributeNames=["All"])
     redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == resources.queues["DeadLetters"]["Arn"]
+    assert redrive["deadLetterTargetArn"] == stack.physical["DeadLetters"]["Arn"]
     assert attributes["Attributes"]["VisibilityTimeout"] == "45"
-    events = boto3.client("events", endpoint_url=moto.endpoint_url, **CREDENTIALS)
+    events = boto3.client("events", endpoint_url=aws.endpoint_url, **CREDENTIALS)
     bus = events.describe_event_bus(Name=f"{STACK}-bus")
-    assert resources.event_buses["Bus"] == {"Name": f"{STACK}-bus", "Arn": bus["Arn"]}
-    assert resources.kms_aliases["KeyAlias"] == f"alias/{STACK}"
-    assert "ProdOnlyTable" not in resources.tables
-    env = resources.function_env
-    assert env["TABLE_NAME"] == resources.tables["Table"] == f"{STACK}-Table"
-    assert env["KEY_ID"] == resources.kms_keys["Key"]["KeyId"]
-    assert env["KEY_ARN"] == resources.kms_keys["Key"]["Arn"]
-    assert env["QUEUE_URL"] == queue["QueueUrl"]
+    assert stack.physical["Bus"]["Arn"] == bus["Arn"]
+    assert stack.physical["KeyAlias"] == {"Ref": f"alias/{STACK}"}
+    assert "ProdOnlyTable" not in stack.physical
+    env = stack.function_env
+    assert env["TABLE_NAME"] == stack.physical["Table"]["Ref"] == f"{STACK}-Table"
+    assert env["KEY_ID"] == stack.physical["Key"]["KeyId"]
+    assert env["KEY_ARN"] == stack.physical["Key"]["Arn"]
+    assert env["QUEUE_URL"] == queue["Ref"]
     assert env["GREETING"] == "hello-test-us-east-1"
     assert env["MODE"] == "development"
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint_url, **CREDENTIALS)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws.endpoint_url, **CREDENTIALS)
     table = dynamodb.describe_table(TableName=env["TABLE_NAME"])["Table"]
     assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["byOwner"]
 
 
 # --------------------------------------------------------------------------- routing
-
-
 def test_exact_routes_win_over_parameters_and_greedy_paths(gateway: Gateway) -> None:
     special = get(gateway, "/items/special")
     assert special.headers["x-handler"] == "misc"
@@ -823,7 +851,7 @@ def test_structured_responses_map_status_headers_and_cookies(gateway: Gateway) -
     assert response.text == "made"
     assert response.headers["x-single"] == "one"
     assert response.headers["content-type"] == "text/plain"
-    assert response.raw.headers.getlist("x-multi") == ["a", "b"]
+    assert "x-multi" not in response.headers  # multiValueHeaders: payload format 1.0 only
     assert response.raw.headers.getlist("set-cookie") == ["session=abc; HttpOnly", "theme=dark"]
 
 
@@ -883,29 +911,60 @@ def test_function_timeout_is_500_and_integration_timeout_503(gateway: Gateway) -
 # --------------------------------------------------------------------------- environment
 
 
-def test_functions_see_the_provisioned_resources(gateway: Gateway, resources: Resources) -> None:
+def test_functions_see_the_provisioned_resources(gateway: Gateway, stack: Stack) -> None:
     body = get(gateway, "/env").json()
     assert body["env"] == {
-        "TABLE_NAME": resources.tables["Table"],
-        "KEY_ID": resources.kms_keys["Key"]["KeyId"],
-        "KEY_ARN": resources.kms_keys["Key"]["Arn"],
-        "QUEUE_URL": resources.queues["Queue"]["QueueUrl"],
+        "TABLE_NAME": stack.physical["Table"]["Ref"],
+        "KEY_ID": stack.physical["Key"]["KeyId"],
+        "KEY_ARN": stack.physical["Key"]["Arn"],
+        "QUEUE_URL": stack.physical["Queue"]["Ref"],
         "BUS_NAME": f"{STACK}-bus",
         "GREETING": "hello-test-us-east-1",
         "MODE": "development",
     }
     assert body["table_status"] == "ACTIVE"
-    assert body["key_arn"] == resources.kms_keys["Key"]["Arn"]
+    assert body["key_arn"] == stack.physical["Key"]["Arn"]
 
 
-def test_each_request_is_logged_as_one_line_without_the_query(
+# --------------------------------------------------------------------------- readiness, log
+
+
+def test_until_ready_every_request_is_503_and_the_authorizer_is_not_asked(
+    stack: Stack, project: Path, aws: EmbeddedAWS
+) -> None:
+    env = {**stack.function_env, "AWS_ENDPOINT_URL": aws.endpoint_url}
+    with Gateway(stack, env, ready=False) as starting:
+        before = len(auth_log(project))
+        for path, key in [
+            ("/items", "good-1"),
+            ("/items", "bad-key"),
+            ("/public", None),
+            ("/x", None),
+        ]:
+            response = get(starting, path, key=key)
+            assert response.status_code == 503
+            assert response.json() == {"message": STARTING}
+            assert response.json()["message"].startswith("Keyfob is starting: ")
+            assert response.headers["retry-after"] == "1"
+        assert len(auth_log(project)) == before  # nothing cached: no refusal to outlive this
+        starting.ready.set()
+        assert get(starting, "/items", key="good-1").status_code == 200
+        assert get(starting, "/items", key="bad-key").status_code == 403
+        assert len(auth_log(project)) == before + 2
+
+
+def test_each_request_is_logged_with_its_route_never_its_path_or_query(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="devstack.gateway")
-    get(gateway, "/items/abc?code=secret-code&state=s")
+    get(gateway, "/items/secret-id?code=secret-code&state=secret-state")
+    get(gateway, "/misc/secret-token", key=None)
+    get(gateway, "/nowhere/secret-path?secret=1")
     lines = [r.getMessage() for r in caplog.records if r.name == "devstack.gateway"]
-    assert len(lines) == 1
-    assert re.fullmatch(r"GET /items/abc -> 200 \(\d+\.\d ms\)", lines[0])
+    assert len(lines) == 3
+    assert re.fullmatch(r"GET /items/\{id\} -> 200 \(\d+\.\d ms\)", lines[0]), lines
+    assert re.fullmatch(r"GET /misc/\{what\} -> 200 \(\d+\.\d ms\)", lines[1]), lines
+    assert re.fullmatch(r"GET \(no route\) -> 404 \(\d+\.\d ms\)", lines[2]), lines
     assert "secret" not in caplog.text
     assert "good-1" not in caplog.text
 
@@ -914,102 +973,183 @@ def test_each_request_is_logged_as_one_line_without_the_query(
 
 
 def test_shell_settings_override_the_template_but_not_provisioned_names(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    template = Template.load(project)
     env = {"TABLE_NAME": "provisioned", "GREETING": "hello", "MODE": "development"}
     monkeypatch.setenv("TABLE_NAME", "from-shell")
     monkeypatch.setenv("MODE", "from-shell")
     monkeypatch.delenv("GREETING", raising=False)
-    assert shell_overrides(env, template, provisioned=True) == {
+    backed = {"TABLE_NAME"}
+    assert shell_overrides(env, backed, provisioned=True) == {
         "TABLE_NAME": "provisioned",
         "GREETING": "hello",
         "MODE": "from-shell",
     }
-    assert shell_overrides(env, template, provisioned=False)["TABLE_NAME"] == "from-shell"
+    assert shell_overrides(env, backed, provisioned=False)["TABLE_NAME"] == "from-shell"
 
 
-def test_moto_server_reset_forgets_everything() -> None:
-    script = textwrap.dedent(
-        """
-        import boto3
-        from devstack.moto_server import EmbeddedAWS
-        aws = EmbeddedAWS()
-        client = boto3.client("sqs", endpoint_url=aws.endpoint_url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
-        client.create_queue(QueueName="q")
-        assert len(client.list_queues()["QueueUrls"]) == 1
-        aws.reset()
-        assert "QueueUrls" not in client.list_queues()
-        aws.stop()
-        print("ok")
-        """
+# --------------------------------------------------------------------------- the emulator
+
+
+def test_the_emulator_serialises_dynamodb_writes_so_a_race_has_one_winner(
+    aws: EmbeddedAWS,
+) -> None:
+    """Two writers claim an item, each on condition that nobody has: a transaction and a
+    plain update. DynamoDB lets exactly one win, and keeps the winner's write. moto's
+    server alone does not serialise them: the transaction snapshots the table, checks,
+    writes, and on a failed check restores the snapshot, erasing the update that won in
+    between (or fails on the table changing under the snapshot). The items raced for come
+    first in the table, and many more follow, so that the snapshot takes a while."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=aws.endpoint_url,
+        config=Config(retries={"total_max_attempts": 1}),  # a 500 must not be retried away
+        **CREDENTIALS,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    table, rounds = f"race-{uuid.uuid4().hex[:8]}", 30
+    dynamodb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
     )
-    assert result.stdout.strip() == "ok", result.stderr
+    for n in range(rounds):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"race-{n}"}})
+    for start in range(0, 3000, 25):
+        puts = [
+            {"PutRequest": {"Item": {"pk": {"S": f"other-{n}"}}}} for n in range(start, start + 25)
+        ]
+        dynamodb.batch_write_item(RequestItems={table: puts})
 
+    def claim(n: int, writer: str, results: dict[str, str], start: threading.Barrier) -> None:
+        update = {
+            "TableName": table,
+            "Key": {"pk": {"S": f"race-{n}"}},
+            "UpdateExpression": "SET claimed_by = :me",
+            "ConditionExpression": "attribute_not_exists(claimed_by)",
+            "ExpressionAttributeValues": {":me": {"S": writer}},
+        }
+        start.wait()
+        try:
+            if writer == "transaction":
+                dynamodb.transact_write_items(TransactItems=[{"Update": update}])
+            else:
+                time.sleep(0.015)  # lands while the transaction is under way
+                dynamodb.update_item(**update)
+            results[writer] = "won"
+        except (
+            dynamodb.exceptions.TransactionCanceledException,
+            dynamodb.exceptions.ConditionalCheckFailedException,
+        ):
+            results[writer] = "lost"
+        except Exception as error:  # an emulator failure is a failure of the race
+            results[writer] = repr(error)
 
-def test_python_m_devstack_serves_the_template(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "project")
-    layer = project.parent / "layers" / "shared" / "keyfob"  # a stand-in keyfob.tenants
-    layer.mkdir()
-    (layer / "__init__.py").write_text("")
-    (layer / "tenants.py").write_text(FAKE_TENANTS)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("KEYFOB_", "AWS_", "POWERTOOLS_"))
-    }
-    env["SEED_LOG"] = str(tmp_path / "seed.json")
-    command = [
-        sys.executable,
-        "-m",
-        "devstack",
-        "--port",
-        "0",
-        "--template",
-        str(project),
-        "--api-key",
-        "dev-key-0123456789abcdef",
-        "--no-demo-provider",
+    outcomes = []
+    try:
+        for n in range(rounds):
+            results: dict[str, str] = {}
+            start = threading.Barrier(2)
+            racers = [
+                threading.Thread(target=claim, args=(n, writer, results, start))
+                for writer in ("transaction", "update")
+            ]
+            for racer in racers:
+                racer.start()
+            for racer in racers:
+                racer.join()
+            item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"race-{n}"}})["Item"]
+            outcomes.append((results, item.get("claimed_by", {}).get("S")))
+    finally:
+        dynamodb.delete_table(TableName=table)
+    wrong = [
+        (results, claimed_by)
+        for results, claimed_by in outcomes
+        if sorted(results.values()) != ["lost", "won"] or results.get(claimed_by or "") != "won"
     ]
-    process = subprocess.Popen(
+    assert wrong == [], f"{len(wrong)} of {rounds} rounds: {wrong}"  # one winner, its write kept
+
+
+# --------------------------------------------------------------------------- python -m devstack
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    """``python -m devstack`` on Keyfob's template, with the embedded moto."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYFOB_", "AWS_"))}
+    command = [sys.executable, "-m", "devstack", *args]
+    return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+
+
+def _banner(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    while "Ctrl-C to stop." not in "".join(lines[-1:]):
+        line = process.stdout.readline()
+        assert line, "".join(lines) + (process.stderr.read() if process.stderr else "")
+        lines.append(line)
+    return "".join(lines)
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[float, str]:
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    return time.monotonic() - started, err
+
+
+def test_python_m_devstack_answers_503_until_the_dev_tenant_is_there_never_403() -> None:
+    # A script polling the port from the start with the dev key, as a user's would
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = f"kf_{uuid.uuid4().hex}"
+    process = _start("--port", str(port), "--api-key", key, "--no-demo-provider")
+    seen: list[Any] = []
     try:
-        assert process.stdout is not None
-        banner = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = requests.get(
+                    f"http://127.0.0.1:{port}/v1/apps", headers={"x-api-key": key}, timeout=30
+                )
+            except requests.ConnectionError:
+                time.sleep(0.01)
+                continue
+            seen.append((response.status_code, response.json()))
+            if response.status_code != 503:
                 break
-            banner.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(banner)
-        match = re.search(r"Base URL:\s+(http://127\.0\.0\.1:\d+)", text)
-        assert match, text
-        base = match.group(1)
-        assert f"{base}/v1/oauth/callback" in text
-        assert "dev-key-0123456789abcdef" in text
-        assert f"curl -s -H 'x-api-key: dev-key-0123456789abcdef' {base}/items" in text
-        assert json.loads((tmp_path / "seed.json").read_text()) == {
-            "name": "dev",
-            "api_key": "dev-key-0123456789abcdef",
-        }
-        response = requests.get(f"{base}/public?code=abc", timeout=30)
-        assert response.status_code == 200
-        seen = response.json()["event"]
-        assert seen["headers"]["host"] == base.removeprefix("http://")
+        # Not listening, then "starting" (503), then served: never refused on the way
+        assert seen, "devstack never answered"
+        assert seen[-1][0] == 200, seen[-3:]
+        for status, body in seen[:-1]:
+            assert (status, body) == (503, {"message": STARTING})
     finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        _stop(process)
+
+
+def test_python_m_devstack_stops_within_2_s_and_logs_no_secret() -> None:
+    process = _start("--port", "0")
+    try:
+        banner = _banner(process)
+        base = re.search(r"Base URL:\s+(http://127\.0\.0\.1:\d+)", banner)
+        key = re.search(r"Dev API key:\s+(\S+)", banner)
+        assert base and key, banner
+        assert f"{base[1]}/v1/oauth/callback" in banner
+        assert f"curl -s -H 'x-api-key: {key[1]}' {base[1]}/v1/apps" in banner
+        assert re.search(r"Scheduled:\s+SweepFunction, rate\(5 minutes\)", banner), banner
+        assert re.search(r"Event rule:\s+CommandsFunction <- bus keyfob-keyfob-local", banner)
+        assert re.search(r"Demo integration:\s+int_\w+", banner), banner
+        assert requests.get(f"{base[1]}/v1/apps", headers={"x-api-key": key[1]}, timeout=30).ok
+        requests.get(f"{base[1]}/v1/connect/link-token-secret", timeout=30)
+        requests.get(f"{base[1]}/v1/oauth/callback?code=code-secret&state=state-secret", timeout=30)
+    finally:
+        elapsed, err = _stop(process)
     assert process.returncode == 0, err
-    assert re.search(r"GET /public -> 200 \(\d+\.\d ms\)", err), err
-    assert "code=abc" not in err
+    assert elapsed < 2.0, f"stopped in {elapsed:.1f} s"
+    assert re.search(r"GET /v1/apps -> 200 \(\d+\.\d ms\)", err), err
+    assert re.search(r"GET /v1/connect/\{token\} -> \d+ ", err), err
+    assert re.search(r"GET /v1/oauth/callback -> \d+ ", err), err
+    assert "secret" not in err
+    assert key[1] not in err

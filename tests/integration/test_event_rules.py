@@ -7,42 +7,35 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 
-from devstack.event_rules import RuleRelay
-from devstack.gateway import Gateway
+from devstack.gateway import Gateway, Rules
 from devstack.oauth_provider import OAuthServer
-from devstack.template import ACCOUNT_ID, Template
+from devstack.template import ACCOUNT_ID
 from keyfob.services import commands, tenants
 from tests.conftest import Api, Tenant
 from tests.integration.flows import create_integration
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
-def relay(gateway: Gateway, stack_env: dict[str, str]) -> Iterator[RuleRelay]:
-    bus = stack_env["KEYFOB_EVENT_BUS"]
-    rules = Template.load(ROOT / "template.yaml").event_rules({"KeyfobBus": {"Ref": bus}})
-    running = RuleRelay(gateway, rules).start()
+def relay(gateway: Gateway) -> Iterator[Rules]:
+    running = Rules(gateway, [r for r in gateway.stack.rules() if r.pattern]).start()
     yield running
     running.stop()
 
 
 def test_the_template_routes_the_commands_on_the_keyfob_bus_to_their_function(
-    stack_env: dict[str, str],
+    gateway: Gateway, stack_env: dict[str, str]
 ) -> None:
-    bus = stack_env["KEYFOB_EVENT_BUS"]
-    (rule,) = Template.load(ROOT / "template.yaml").event_rules({"KeyfobBus": {"Ref": bus}})
-    assert (rule.function_id, rule.bus) == ("CommandsFunction", bus)
+    (rule,) = [r for r in gateway.stack.rules() if r.pattern]
+    assert (rule.function_id, rule.bus) == ("CommandsFunction", stack_env["KEYFOB_EVENT_BUS"])
     assert rule.pattern == {"detail-type": list(commands.DETAIL_TYPES)}
 
 
 def test_an_event_put_on_the_bus_reaches_the_rules_function(
-    relay: RuleRelay,
+    relay: Rules,
     other_api: Api,
     other_tenant: Tenant,
     oauth_server: OAuthServer,
