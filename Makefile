@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m devstack.openapi --check
+	$(BIN)/python -m tools.openapi --check
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 
 test: lint chromium
@@ -54,7 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/layer_bytecode.py
 
 openapi: $(STAMP)
-	$(BIN)/python -m devstack.openapi
+	$(BIN)/python -m tools.openapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

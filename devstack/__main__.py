@@ -15,10 +15,11 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import seed
-from .gateway import Gateway, Rules
+from .gateway import Gateway
 from .moto_server import EmbeddedAWS, use_local_endpoint
 from .oauth_provider import OAuthServer
 from .resources import provision, resource_backed_variables
+from .rules import Rules
 from .template import TemplateError
 
 log = logging.getLogger("devstack")

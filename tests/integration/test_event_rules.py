@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from devstack.gateway import Gateway, Rules
+from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
+from devstack.rules import Rules
 from devstack.template import ACCOUNT_ID
 from keyfob.services import commands, tenants
 from tests.conftest import Api, Tenant

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.gateway import Gateway, Rules
+from devstack.gateway import Gateway
+from devstack.rules import Rules
 from devstack.template import Rule
 
 

@@ -86,7 +86,12 @@ def test_a_handler_imports_only_the_web_layer_services_and_models(app: Path) -> 
 
 
 def test_no_module_is_over_400_lines() -> None:
-    modules = [*PACKAGE.rglob("*.py"), *FUNCTIONS, *(ROOT / "devstack").glob("*.py")]
+    folders = ("devstack", "tools", "keyfob_admin", "clients/python/src/keyfob_client")
+    modules = [
+        *PACKAGE.rglob("*.py"),
+        *FUNCTIONS,
+        *(p for f in folders for p in (ROOT / f).rglob("*.py")),
+    ]
     long = {
         str(p.relative_to(ROOT)): n for p in modules if (n := len(p.read_text().splitlines())) > 400
     }

@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from devstack import openapi
+from tools import openapi
 from devstack.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_openapi_document_is_generated_from_the_code() -> None:
     assert (ROOT / "openapi.json").read_text() == openapi.render(), (
-        "openapi.json is stale: run python -m devstack.openapi"
+        "openapi.json is stale: run python -m tools.openapi"
     )
 
 

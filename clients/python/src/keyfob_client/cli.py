@@ -14,12 +14,9 @@ connection failed (``code: message`` on standard error), 2 usage.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keyfob_client import (
@@ -28,172 +25,21 @@ from keyfob_client import (
     Client,
     ConfigurationError,
     KeyfobClientError,
-    ParamField,
     Status,
 )
+from keyfob_client import _arguments as arguments
+from keyfob_client import _render as render
+from keyfob_client._render import Output
 from keyfob_client.models import Resource
 
-
-@dataclass(frozen=True)
-class Output:
-    json: Any
-    """Printed with --output json; None prints nothing (the API answered no content)."""
-    text: str | bytes
-    note: str = ""
-    """Said on standard error in text mode: a hint, not part of the result."""
-
-
 Handler = Callable[[Client, argparse.Namespace], Output]
-
-
-# --- rendering -------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "" or value == () or value == {}:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Resource):
-        return " ".join(
-            f"{f.name}={_text(getattr(value, f.name))}"
-            for f in fields(value)
-            if f.name != "raw" and getattr(value, f.name) not in (None, (), "")
-        )
-    if isinstance(value, tuple | list):
-        separator = "; " if any(isinstance(item, Resource) for item in value) else ", "
-        return separator.join(_text(item) for item in value)
-    return str(value)
-
-
-def _record(resource: Resource) -> str:
-    """One resource as ``name: value`` lines; a mapping's entries indented below its name."""
-    lines = []
-    for f in fields(resource):
-        if f.name == "raw":
-            continue
-        value = getattr(resource, f.name)
-        if isinstance(value, Mapping) and value:
-            lines.append(f"{f.name}:")
-            lines += [f"  {key}: {_text(item)}" for key, item in value.items()]
-        else:
-            lines.append(f"{f.name}: {_text(value)}")
-    return "\n".join(lines)
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    cells = [list(headers)] + [[_text(value) for value in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    )
-
-
-def _shown(resource: Resource) -> Output:
-    return Output(resource.raw, _record(resource))
-
-
-def _listing(
-    items: Sequence[Resource],
-    next_cursor: str | None,
-    headers: Sequence[str],
-    row: Callable[[Any], Sequence[Any]],
-) -> Output:
-    note = f"more: --cursor {next_cursor} (or --all)" if next_cursor else ""
-    return Output(
-        {"items": [item.raw for item in items], "next_cursor": next_cursor},
-        _table(headers, (row(item) for item in items)),
-        note,
-    )
-
-
-def _fields_table(title: str, params: Sequence[ParamField]) -> str:
-    rows = ((p.name, p.required, p.secret, p.type, p.description) for p in params)
-    body = _table(("NAME", "REQUIRED", "SECRET", "TYPE", "DESCRIPTION"), rows) if params else "-"
-    return f"{title}\n{body}"
-
-
-# --- argument values -------------------------------------------------------------
-
-
-def _identifier(value: str) -> str:
-    """An id or slug argument: an empty one would name another route."""
-    if not value:
-        raise argparse.ArgumentTypeError("must not be empty")
-    return value
-
-
-def _read_secret(name: str) -> str:
-    if sys.stdin.isatty():
-        return getpass.getpass(f"{name}: ")
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
-    """``NAME=VALUE`` arguments as a dict; a VALUE of ``-`` is read from standard input."""
-    result: dict[str, str] = {}
-    for item in values or ():
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise argparse.ArgumentTypeError(f"{what} must be NAME=VALUE, not {item!r}")
-        result[name] = _read_secret(name) if value == "-" else value
-    return result
-
-
-def _multi_pairs(values: Sequence[str] | None, what: str) -> dict[str, str | list[str]]:
-    """Like _pairs, but a repeated NAME gathers a list (query parameters)."""
-    result: dict[str, str | list[str]] = {}
-    for item in values or ():
-        name, value = next(iter(_pairs([item], what).items()))
-        present = result.get(name)
-        if present is None:
-            result[name] = value
-        elif isinstance(present, list):
-            present.append(value)
-        else:
-            result[name] = [present, value]
-    return result
-
-
-def _json_object(text: str | None, what: str) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{what} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{what} must be a JSON object")
-    return value
-
-
-def _body(data: str | None) -> Any:
-    """--data: JSON, ``@file`` or ``-`` (standard input); text that is not JSON is sent as a
-    string."""
-    if data is None:
-        return None
-    if data == "-":
-        data = sys.stdin.read()
-    elif data.startswith("@"):
-        try:
-            data = Path(data[1:]).read_text()
-        except OSError as exc:
-            raise argparse.ArgumentTypeError(f"--data {data}: {exc.strerror}") from exc
-    try:
-        return json.loads(data)
-    except ValueError:
-        return data
-
-
-# --- commands ----------------------------------------------------------------------
 
 
 def _apps_list(client: Client, args: argparse.Namespace) -> Output:
     apps = client.list_apps(args.auth_scheme)
     return Output(
         {"items": [app.raw for app in apps]},
-        _table(
+        render.table(
             ("SLUG", "NAME", "AUTH SCHEMES"),
             ((a.slug, a.name, [s.type for s in a.auth_schemes]) for a in apps),
         ),
@@ -201,15 +47,17 @@ def _apps_list(client: Client, args: argparse.Namespace) -> Output:
 
 
 def _apps_get(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(client.get_app(args.app))
+    return render.shown(client.get_app(args.app))
 
 
 def _apps_params(client: Client, args: argparse.Namespace) -> Output:
     params = client.get_app_params(args.app, args.auth_scheme)
     text = "\n\n".join(
         (
-            _fields_table("Integration fields (you supply them once):", params.integration_fields),
-            _fields_table(
+            render.fields_table(
+                "Integration fields (you supply them once):", params.integration_fields
+            ),
+            render.fields_table(
                 "Connection fields (each end user supplies them):", params.connection_fields
             ),
         )
@@ -222,12 +70,12 @@ def _integrations_create(client: Client, args: argparse.Namespace) -> Output:
         args.app,
         args.auth_scheme,
         name=args.name,
-        credentials=_pairs(args.credential, "--credential") or None,
-        oauth=_json_object(args.oauth, "--oauth"),
-        api=_json_object(args.api, "--api"),
+        credentials=arguments.pairs(args.credential, "--credential") or None,
+        oauth=arguments.json_object(args.oauth, "--oauth"),
+        api=arguments.json_object(args.api, "--api"),
         require_confirmation=args.require_confirmation or None,
     )
-    return _shown(integration)
+    return render.shown(integration)
 
 
 def _integrations_list(client: Client, args: argparse.Namespace) -> Output:
@@ -236,7 +84,7 @@ def _integrations_list(client: Client, args: argparse.Namespace) -> Output:
     else:
         page = client.list_integrations_page(limit=args.limit, cursor=args.cursor)
         items, cursor = list(page.items), page.next_cursor
-    return _listing(
+    return render.listing(
         items,
         cursor,
         ("ID", "APP", "AUTH SCHEME", "NAME", "ACCOUNTS"),
@@ -245,7 +93,7 @@ def _integrations_list(client: Client, args: argparse.Namespace) -> Output:
 
 
 def _integrations_get(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(client.get_integration(args.id))
+    return render.shown(client.get_integration(args.id))
 
 
 def _integrations_delete(client: Client, args: argparse.Namespace) -> Output:
@@ -257,18 +105,18 @@ def _accounts_connect(client: Client, args: argparse.Namespace) -> Output:
     account = client.initiate_connection(
         args.integration_id,
         args.entity_id,
-        params=_pairs(args.param, "--param") or None,
+        params=arguments.pairs(args.param, "--param") or None,
         redirect_url=args.redirect_url,
-        labels=_pairs(args.label, "--label") or None,
+        labels=arguments.pairs(args.label, "--label") or None,
         validate=False if args.no_validate else None,
     )
     if not args.wait or account.status == Status.ACTIVE:
         note = "open redirect_url in a browser to authorize" if account.redirect_url else ""
-        return Output(account.raw, _record(account), note)
+        return Output(account.raw, render.record(account), note)
     if account.redirect_url:
         sys.stderr.write(f"Open this URL to authorize:\n{account.redirect_url}\n")
         sys.stderr.flush()
-    return _shown(
+    return render.shown(
         client.wait_for_connection(account.id, timeout=args.wait_timeout, poll_interval=2.0)
     )
 
@@ -285,7 +133,7 @@ def _accounts_list(client: Client, args: argparse.Namespace) -> Output:
     else:
         page = client.list_accounts_page(limit=args.limit, cursor=args.cursor, **filters)
         items, cursor = list(page.items), page.next_cursor
-    return _listing(
+    return render.listing(
         items,
         cursor,
         ("ID", "ENTITY", "APP", "AUTH SCHEME", "STATUS", "UPDATED"),
@@ -294,26 +142,26 @@ def _accounts_list(client: Client, args: argparse.Namespace) -> Output:
 
 
 def _accounts_wait(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(
+    return render.shown(
         client.wait_for_connection(args.id, timeout=args.wait_timeout, poll_interval=args.interval)
     )
 
 
 def _by_id(method: Callable[[Client, str], Resource]) -> Handler:
     """A command that calls one client method with the id it is given and shows the result."""
-    return lambda client, args: _shown(method(client, args.id))
+    return lambda client, args: render.shown(method(client, args.id))
 
 
 def _accounts_reinitiate(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(client.reinitiate_account(args.id, redirect_url=args.redirect_url))
+    return render.shown(client.reinitiate_account(args.id, redirect_url=args.redirect_url))
 
 
 def _accounts_confirm(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(client.confirm_account(args.id, code=args.code, entity_id=args.entity_id))
+    return render.shown(client.confirm_account(args.id, code=args.code, entity_id=args.entity_id))
 
 
 def _accounts_delete(client: Client, args: argparse.Namespace) -> Output:
-    return _shown(client.delete_account(args.id, revoke=not args.no_revoke))
+    return render.shown(client.delete_account(args.id, revoke=not args.no_revoke))
 
 
 def _proxy(client: Client, args: argparse.Namespace) -> Output:
@@ -321,9 +169,9 @@ def _proxy(client: Client, args: argparse.Namespace) -> Output:
         args.id,
         args.method,
         args.path,
-        query=_multi_pairs(args.query, "--query") or None,
-        headers=_pairs(args.header, "--header") or None,
-        body=_body(args.data),
+        query=arguments.multi_pairs(args.query, "--query") or None,
+        headers=arguments.pairs(args.header, "--header") or None,
+        body=arguments.body(args.data),
     )
     if answer.body_encoding == "json":
         text: str | bytes = json.dumps(answer.body, indent=2)
@@ -339,9 +187,9 @@ def _connect_links_create(client: Client, args: argparse.Namespace) -> Output:
         args.integration_id,
         args.entity_id,
         args.redirect_url,
-        labels=_pairs(args.label, "--label") or None,
+        labels=arguments.pairs(args.label, "--label") or None,
     )
-    return Output(link.raw, _record(link), "send the end user to url; it works once")
+    return Output(link.raw, render.record(link), "send the end user to url; it works once")
 
 
 # --- the parser ----------------------------------------------------------------------
@@ -405,9 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = command(apps, "list", _apps_list, "list apps")
     sub.add_argument("--auth-scheme", choices=schemes, help="only apps offering it")
     sub = command(apps, "get", _apps_get, "one app")
-    sub.add_argument("app", type=_identifier)
+    sub.add_argument("app", type=arguments.identifier)
     sub = command(apps, "params", _apps_params, "what an integration and a connection need")
-    sub.add_argument("app", type=_identifier)
+    sub.add_argument("app", type=arguments.identifier)
     sub.add_argument("--auth-scheme", choices=schemes, required=True)
 
     integrations = group("integrations", "your integrations: an app, an auth scheme, your client")
@@ -433,16 +281,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = command(integrations, "list", _integrations_list, "list integrations")
     _paging(sub)
     sub = command(integrations, "get", _integrations_get, "one integration")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
     sub = command(integrations, "delete", _integrations_delete, "delete an unused integration")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
 
     accounts = group("accounts", "connected accounts")
     sub = command(
         accounts, "connect", _accounts_connect, "connect an entity's account", aliases=["initiate"]
     )
-    sub.add_argument("integration_id", type=_identifier)
-    sub.add_argument("entity_id", type=_identifier)
+    sub.add_argument("integration_id", type=arguments.identifier)
+    sub.add_argument("entity_id", type=arguments.identifier)
     sub.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="a connection field; repeat"
     )
@@ -468,26 +316,26 @@ def _parser() -> argparse.ArgumentParser:
     ]
     for name, method, help_text in by_id:
         sub = command(accounts, name, _by_id(method), help_text)
-        sub.add_argument("id", type=_identifier)
+        sub.add_argument("id", type=arguments.identifier)
     sub = command(accounts, "wait", _accounts_wait, "wait until the account is ACTIVE")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
     _wait_timeout(sub)
     sub.add_argument("--interval", type=float, default=2.0, help="seconds between polls")
     sub = command(accounts, "reinitiate", _accounts_reinitiate, "connect the account again")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
     sub.add_argument("--redirect-url")
     sub = command(accounts, "confirm", _accounts_confirm, "confirm an awaiting account")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
     sub.add_argument("--code", required=True)
     sub.add_argument("--entity-id", required=True)
     sub = command(accounts, "delete", _accounts_delete, "delete an account, revoking its grant")
-    sub.add_argument("id", type=_identifier)
+    sub.add_argument("id", type=arguments.identifier)
     sub.add_argument(
         "--no-revoke", action="store_true", help="keep the grant alive at the provider"
     )
 
     sub = command(groups, "proxy", _proxy, "send a request to the app's API as the entity")
-    sub.add_argument("id", type=_identifier, help="the connected account")
+    sub.add_argument("id", type=arguments.identifier, help="the connected account")
     sub.add_argument("method", type=str.upper)
     sub.add_argument("path", help="relative to the app's API base URL, e.g. /user")
     sub.add_argument("--query", action="append", metavar="NAME=VALUE", help="repeat")
@@ -496,8 +344,8 @@ def _parser() -> argparse.ArgumentParser:
 
     links = group("connect-links", "links to the hosted connect page")
     sub = command(links, "create", _connect_links_create, "a single-use link for an end user")
-    sub.add_argument("integration_id", type=_identifier)
-    sub.add_argument("entity_id", type=_identifier)
+    sub.add_argument("integration_id", type=arguments.identifier)
+    sub.add_argument("entity_id", type=arguments.identifier)
     sub.add_argument("--redirect-url", required=True, help="where the user goes afterwards")
     _labels(sub)
     return parser
@@ -517,20 +365,6 @@ def _wait_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait-timeout", type=float, default=300.0, help="seconds to wait (default 300)"
     )
-
-
-def _emit(output: Output, as_json: bool) -> None:
-    if as_json:
-        if output.json is not None:
-            sys.stdout.write(json.dumps(output.json, indent=2) + "\n")
-        return
-    if isinstance(output.text, bytes):
-        sys.stdout.flush()
-        sys.stdout.buffer.write(output.text)
-    else:
-        sys.stdout.write(output.text + "\n")
-    if output.note:
-        sys.stderr.write(output.note + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -554,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyfobClientError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
-    _emit(output, args.output == "json")
+    render.emit(output, args.output == "json")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Export the API's OpenAPI document from the code: ``python -m devstack.openapi``.
+"""Export the API's OpenAPI document from the code: ``python -m tools.openapi``.
 
 Each function has its own resolver; Powertools' OpenAPIMerge joins their schemas.
 ``openapi.json`` in the repo is this output, and a test keeps the two equal.
@@ -65,7 +65,7 @@ def main() -> None:
     text = render()
     if args.check:
         if DOCUMENT.read_text() != text:
-            raise SystemExit("openapi.json is stale: run python -m devstack.openapi")
+            raise SystemExit("openapi.json is stale: run python -m tools.openapi")
         return
     DOCUMENT.write_text(text)
     print(f"wrote {DOCUMENT.relative_to(ROOT)}")

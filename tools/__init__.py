@@ -1,0 +1,1 @@
+"""Tools of the repository that are neither Lambda code nor the local stack."""
