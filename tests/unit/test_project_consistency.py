@@ -8,8 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tools import openapi
 from devstack.template import load_template
+from tools import openapi
 
 ROOT = Path(__file__).resolve().parents[2]
 
