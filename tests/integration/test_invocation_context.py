@@ -13,7 +13,7 @@ from collections import defaultdict
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
 from tests.integration.bus import Published
-from tests.integration.flows import keyed_integration
+from tests.integration.flows import keyed_integration, query_of
 from tests.integration.test_connect_links import APP_URL, Browser
 from tests.integration.test_proxy import keyed_account
 
@@ -60,7 +60,6 @@ def test_overlapping_invocations_log_their_own_function_and_correlation_id(
 def test_the_connect_page_and_connect_links_log_and_publish_with_the_request_id(
     api: Api, provider: OAuthServer, published: Published, keyfob_logs: io.StringIO
 ) -> None:
-    published.events()  # what earlier tests left
     request = {
         "integration_id": keyed_integration(api, provider),
         "entity_id": f"user-{secrets.token_hex(4)}",
@@ -74,10 +73,10 @@ def test_the_connect_page_and_connect_links_log_and_publish_with_the_request_id(
     submitted = Browser().submit(link["url"], {"api_key": key, "dc": "us21"})
 
     assert submitted.status_code == 303
-    activated = [e for e in published.events() if e["detail-type"] == "Keyfob.ConnectionActivated"]
-    assert [e["detail"]["correlation_id"] for e in activated] == [
-        submitted.headers["apigw-requestid"]
-    ]
+    account_id = query_of(submitted.headers["Location"])["connected_account_id"]
+    assert [
+        (e["detail-type"], e["detail"]["correlation_id"]) for e in published.about(account_id)
+    ] == [("Keyfob.ConnectionActivated", submitted.headers["apigw-requestid"])]
     logged = {str(line["message"]): line.get("correlation_id") for line in _lines(keyfob_logs)}
     assert logged["connect link created"] == created.headers["apigw-requestid"]
     assert logged["connect link used"] == submitted.headers["apigw-requestid"]

@@ -33,13 +33,14 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
 from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import correlation_id, logger
-from keyfob.models.events import CommandRejectedEvent, ConnectionEvent
 from keyfob.models.records import AccountRecord, OutboxRecord
 from keyfob.models.types import Status
 from keyfob.store import outbox
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+    from keyfob.models.events import CommandRejectedEvent, ConnectionEvent
 
 SOURCE = "keyfob"
 COMMAND_REJECTED = "Keyfob.CommandRejected"
@@ -91,6 +92,10 @@ def connection_changed(
     authorization_url: str | None = None,
 ) -> None:
     """Publish a stored change of ``account`` (as it is now; as it was, for DELETED)."""
+    # The event models are built where an event is: a cold start that publishes none
+    # pays nothing for them.
+    from keyfob.models.events import ConnectionEvent
+
     detail = ConnectionEvent(
         event_id=new_id("evt"),
         occurred_at=iso(now()),

@@ -7,10 +7,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from keyfob.auth.base import Context
 from keyfob.models.records import IntegrationRecord
 from keyfob.services import records
+
+if TYPE_CHECKING:
+    from keyfob.auth.base import Context
 
 _CACHE_SECONDS = 300
 
@@ -23,6 +26,8 @@ class WithSecret:
 
     def context(self, params: Mapping[str, str]) -> Context:
         """What an auth family needs to act for one of its connections."""
+        from keyfob.auth.base import Context
+
         return Context(self.record, params, self.client_secret)
 
 
