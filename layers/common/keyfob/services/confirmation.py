@@ -19,7 +19,7 @@ from keyfob.models.api import AccountView, Confirmation
 from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import transitions
-from keyfob.services.grants import UNCONFIRMED_DROPPED, revoke_grant
+from keyfob.services.grants import revoke_grant, unconfirmed_dropped
 from keyfob.services.lifecycle import current, resumed
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
@@ -68,7 +68,7 @@ def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountVi
 
 def _refuse(account: AccountRecord, expect: Expect, settled: AccountChanges) -> None:
     reason = "confirmed by another entity than the one that started it"
-    changes = settled.merged(UNCONFIRMED_DROPPED).model_copy(
+    changes = settled.merged(unconfirmed_dropped()).model_copy(
         update={"status_reason": reason, "due_at": None}
     )
     try:

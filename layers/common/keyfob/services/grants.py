@@ -17,11 +17,14 @@ from keyfob.services.refresh import expired, refresh
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 
-# What an unconfirmed account loses when it is refused or lapses: its tokens may be
-# anyone's.
-UNCONFIRMED_DROPPED = AccountChanges(
-    secret=None, confirmation_hash=None, token_expires_at=None, refreshable=False
-)
+
+def unconfirmed_dropped() -> AccountChanges:
+    """What an unconfirmed account loses when it is refused or lapses: its tokens may be
+    anyone's. (Built when needed: a model made at import would be built at every cold
+    start.)"""
+    return AccountChanges(
+        secret=None, confirmation_hash=None, token_expires_at=None, refreshable=False
+    )
 
 
 def revoke_grant(account: AccountRecord) -> Revoked:
@@ -67,7 +70,7 @@ def expire_pending(account: AccountRecord) -> AccountRecord | None:
     )
     unconfirmed = account.status is Status.AWAITING_CONFIRMATION
     if unconfirmed:
-        changes = changes.merged(UNCONFIRMED_DROPPED)
+        changes = changes.merged(unconfirmed_dropped())
     try:
         lapsed = transitions.move(
             account.tenant_id,
