@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from keyfob.catalog import AuthScheme, ParamField
 from keyfob.models.settings import ApiSettings, OAuthSettings
@@ -151,7 +151,11 @@ class ConnectionCreate(Model):
     labels: Labels = Field(default_factory=dict)
 
 
-class AccountView(Model):
+class AccountFields(BaseModel):
+    """What the API shows of a connected account; the stored record holds these and more."""
+
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     integration_id: str
     app: str
@@ -174,6 +178,10 @@ class AccountView(Model):
     upstream_display_name: str | None = None
     created_at: str
     updated_at: str
+
+
+class AccountView(AccountFields):
+    model_config = Model.model_config
 
 
 class InitiatedAccount(AccountView):

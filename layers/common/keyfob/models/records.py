@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from keyfob.catalog import AuthScheme
-from keyfob.models.api import AccountView
+from keyfob.models.api import AccountFields, AccountView
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import PENDING, Status
 
@@ -55,27 +55,12 @@ LAPSED_REASON = {
 }
 
 
-class AccountRecord(Record):
-    """A connected account as stored."""
+class AccountRecord(AccountFields):
+    """A connected account as stored: what the API shows of it, and what it never does."""
+
+    model_config = Record.model_config
 
     tenant_id: str
-    id: str
-    integration_id: str
-    app: str
-    auth_scheme: AuthScheme
-    entity_id: str
-    status: Status
-    status_reason: str | None = None
-    labels: dict[str, str] = {}
-    # Connection params that are not secret; the secret ones are in ``secret``.
-    params: dict[str, str] = {}
-    token_expires_at: str | None = None
-    last_refreshed_at: str | None = None
-    refresh_failures: int = 0
-    upstream_account_id: str | None = None
-    upstream_display_name: str | None = None
-    created_at: str
-    updated_at: str
     secret: EncryptedBlob | None = None
     return_url: str | None = None
     # Epoch seconds after which an INITIATED or AWAITING_CONFIRMATION account has lapsed.

@@ -192,9 +192,7 @@ def update(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
-        if not table.conditional_failed(exc):
-            raise
-        old = table.old_item(exc)
+        old = table.refused_item(exc)
         if old is None:
             raise ItemNotFound("account", account_id) from exc
         raise StaleAccount(AccountRecord.model_validate(old)) from exc

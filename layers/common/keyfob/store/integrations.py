@@ -68,9 +68,7 @@ def delete(tenant_id: str, integration_id: str) -> None:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
-        if not table.conditional_failed(exc):
-            raise
-        old = table.old_item(exc)
+        old = table.refused_item(exc)
         if old is None:
             raise ItemNotFound("integration", integration_id) from exc
         raise InUse(old.get("account_count", 0)) from exc

@@ -45,9 +45,7 @@ def claim(state_hash: str, claimed_at: str) -> StateRecord:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
-        if not table.conditional_failed(exc):
-            raise
-        old = table.old_item(exc)
+        old = table.refused_item(exc)
         if old is None:
             raise Unusable("unknown") from exc
         raise Unusable("used" if "used_at" in old else "expired") from exc

@@ -84,12 +84,11 @@ def shard(value: str, shards: int) -> int:
     return int(hashlib.sha256(value.encode()).hexdigest()[:8], 16) % shards
 
 
-def conditional_failed(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
-def old_item(exc: ClientError) -> dict[str, Any] | None:
-    """The item a failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+def refused_item(exc: ClientError) -> dict[str, Any] | None:
+    """The item a write's failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD),
+    None when there was none; re-raises any other error."""
+    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        raise exc
     item: Any = exc.response.get("Item")
     return load(item) if item else None
 
