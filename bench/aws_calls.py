@@ -106,7 +106,7 @@ def main() -> int:
 
 def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str, str]]]:
     from keyfob.core import aws
-    from keyfob.services import integrations
+    from keyfob.services import integration_secrets
     from keyfob.services.tenants import allow_aws_account, create_tenant
 
     base = gateway.url
@@ -169,7 +169,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
             call("GET", f"{parts.path}?{parts.query}", 200, headers={"Accept": "text/html"})
         return str(account["id"])
 
-    connect("callback, cold instance", integrations._cache.clear)
+    connect("callback, cold instance", integration_secrets._cache.clear)
     account_id = connect("callback, warm instance", lambda: None)
 
     # The key is verified with the app's identity call: the provider's resource API here.
@@ -244,7 +244,7 @@ def proxy_calls(
     oauth_account_id: str,
     api_key_account: dict[str, Any],
 ) -> None:
-    from keyfob.services import integrations
+    from keyfob.services import integration_secrets
 
     request = {"method": "GET", "path": "/me"}
     with counted(results, "proxy (API key)"):
@@ -254,7 +254,7 @@ def proxy_calls(
         call("POST", path, 200, json=request)
     token = call("GET", f"/v1/connected_accounts/{oauth_account_id}/credentials", 200)
     provider.revoke_access_token(token["credentials"]["access_token"])
-    integrations._cache.clear()
+    integration_secrets._cache.clear()
     with counted(results, "proxy, 401: refresh and retry"):
         answer = call("POST", path, 200, json=request)
     assert answer["status"] == 200, answer
