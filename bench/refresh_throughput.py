@@ -115,7 +115,7 @@ def seed(token_url: str) -> tuple[str, str]:
     """A tenant, an integration with the fast provider, and ACCOUNTS due accounts."""
     from keyfob.core import aws
     from keyfob.core.ids import iso, new_id, now
-    from keyfob.models.api import IntegrationCreate
+    from keyfob.models.integrations import IntegrationCreate
     from keyfob.models.records import AccountRecord
     from keyfob.models.types import Status
     from keyfob.security import crypto

@@ -30,7 +30,7 @@ def allow_account(tenant_id: str, aws_account: str) -> None:
 def start_demo_provider(tenant_id: str, public_url: str) -> tuple[OAuthServer, str]:
     """Start the demo OAuth provider, register Keyfob's callback with it, and create the
     tenant's integration for it; returns the running provider and the integration's id."""
-    from keyfob.models.api import IntegrationCreate
+    from keyfob.models.integrations import IntegrationCreate
     from keyfob.services import integrations
 
     provider = OAuthServer().start()

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response
 
-from keyfob.models.api import ConnectLink, ConnectLinkCreate
+from keyfob.models.links import ConnectLink, ConnectLinkCreate
 from keyfob.services import connect_links
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, public_base, tenant_id
 

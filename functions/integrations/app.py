@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyfob.models.api import IntegrationCreate, IntegrationPage, IntegrationView
+from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.types import INTEGRATION_CURSOR_PATTERN, ResourceId
 from keyfob.services import integrations
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from keyfob.models.api import ProxyRequest, ProxyResponse
+from keyfob.models.proxy import ProxyRequest, ProxyResponse
 from keyfob.models.types import ResourceId
 from keyfob.services import proxy
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id

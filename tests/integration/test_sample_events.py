@@ -12,7 +12,7 @@ import pytest
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from keyfob.models.api import IntegrationCreate
+from keyfob.models.integrations import IntegrationCreate
 from keyfob.services import commands, integrations
 from tests.conftest import Api, Tenant
 from tests.integration.bus import now

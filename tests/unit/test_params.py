@@ -81,7 +81,7 @@ def test_loopback_over_http_is_allowed_only_when_configured() -> None:
 def test_the_document_says_which_credentials_an_oauth2_integration_takes() -> None:
     from keyfob import catalog
     from keyfob.catalog.params import integration_fields
-    from keyfob.models.api import IntegrationCreate
+    from keyfob.models.integrations import IntegrationCreate
 
     documented = IntegrationCreate.model_json_schema()["then"]["properties"]["credentials"]
     for app in catalog.list_apps():

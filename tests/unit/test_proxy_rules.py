@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from keyfob import auth, catalog
 from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
 from keyfob.core.errors import Invalid
-from keyfob.models.api import PROXY_PATH_PATTERN, ProxyRequest, ProxyResponse
+from keyfob.models.proxy import PROXY_PATH_PATTERN, ProxyRequest, ProxyResponse
 from keyfob.services import proxy_request, proxy_response
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from keyfob.catalog import AuthScheme
-from keyfob.models.api import AccountFields, AccountView
+from keyfob.models.accounts import AccountFields, AccountView
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import PENDING, Status
 

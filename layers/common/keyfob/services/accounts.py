@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from keyfob.models.api import AccountPage, AccountView
+from keyfob.models.accounts import AccountPage, AccountView
 from keyfob.models.types import Status
 from keyfob.services import records
 from keyfob.services.records import translated

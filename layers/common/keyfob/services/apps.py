@@ -5,7 +5,7 @@ from __future__ import annotations
 from keyfob import catalog
 from keyfob.catalog import App, AuthScheme
 from keyfob.catalog.params import integration_fields
-from keyfob.models.api import AppList, AppParams, AppView, SchemeSummary
+from keyfob.models.apps import AppList, AppParams, AppView, SchemeSummary
 
 
 def view(app: App) -> AppView:

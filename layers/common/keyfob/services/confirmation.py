@@ -15,7 +15,7 @@ import time
 from keyfob.core.errors import Conflict, Forbidden, Lapsed
 from keyfob.core.ids import lookup_hash
 from keyfob.core.observability import logger
-from keyfob.models.api import AccountView, Confirmation
+from keyfob.models.accounts import AccountView, Confirmation
 from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import transitions

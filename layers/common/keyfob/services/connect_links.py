@@ -17,7 +17,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger
-from keyfob.models.api import ConnectLink, ConnectLinkCreate
+from keyfob.models.links import ConnectLink, ConnectLinkCreate
 from keyfob.models.records import LinkRecord
 from keyfob.services import connections, records
 from keyfob.store import links

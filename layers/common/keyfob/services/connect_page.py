@@ -23,7 +23,7 @@ from keyfob.catalog import App, SchemeSpec
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
-from keyfob.models.api import ConnectionCreate
+from keyfob.models.accounts import ConnectionCreate
 from keyfob.models.records import IntegrationRecord, LinkRecord
 from keyfob.security import csrf
 from keyfob.services import connect_links, connections, records

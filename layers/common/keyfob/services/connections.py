@@ -15,7 +15,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger, metrics
-from keyfob.models.api import ConnectionCreate, InitiatedAccount
+from keyfob.models.accounts import ConnectionCreate, InitiatedAccount
 from keyfob.models.records import (
     AccountChanges,
     AccountRecord,

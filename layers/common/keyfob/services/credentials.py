@@ -11,7 +11,7 @@ from keyfob import auth
 from keyfob.core.errors import Busy, Conflict, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
-from keyfob.models.api import AccountView, Credentials
+from keyfob.models.accounts import AccountView, Credentials
 from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import records

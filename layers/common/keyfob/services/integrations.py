@@ -9,7 +9,7 @@ from keyfob.catalog.params import integration_fields
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, new_id, now
-from keyfob.models.api import IntegrationCreate, IntegrationPage, IntegrationView
+from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.records import IntegrationRecord
 from keyfob.services import records
 from keyfob.services.records import translated

@@ -25,7 +25,7 @@ from keyfob import auth, catalog
 from keyfob.core.config import settings
 from keyfob.core.errors import Busy, Invalid
 from keyfob.core.observability import logger, metrics
-from keyfob.models.api import ProxyRequest, ProxyResponse
+from keyfob.models.proxy import ProxyRequest, ProxyResponse
 from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import credentials, records

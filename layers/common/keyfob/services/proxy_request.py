@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from keyfob import catalog
 from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid
-from keyfob.models.api import HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, ProxyRequest
+from keyfob.models.proxy import HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, ProxyRequest
 from keyfob.security import http
 
 if TYPE_CHECKING:

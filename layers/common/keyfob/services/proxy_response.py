@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from keyfob.core.config import settings
 from keyfob.core.errors import Forbidden, UpstreamFailed, UpstreamTimedOut
 from keyfob.core.nesting import shallow
-from keyfob.models.api import ProxyResponse
+from keyfob.models.proxy import ProxyResponse
 from keyfob.security import http
 
 if TYPE_CHECKING:

@@ -1,0 +1,107 @@
+"""Connected accounts in the API: starting one, what one shows (never a secret but in
+Credentials), and what its lifecycle's requests take and answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from keyfob.catalog import AuthScheme
+from keyfob.models.types import EntityId, Labels, Model, ParamValue, ResourceId, Status, Url
+
+
+class ConnectionCreate(Model):
+    integration_id: ResourceId
+    entity_id: EntityId
+    params: Annotated[dict[str, ParamValue], Field(max_length=20)] = Field(
+        default_factory=dict, description="The app's connection_fields."
+    )
+    redirect_url: Url | None = Field(
+        default=None, description="Where the user's browser goes after the OAuth callback."
+    )
+    labels: Labels = Field(default_factory=dict)
+
+
+class AccountFields(BaseModel):
+    """What the API shows of a connected account; the stored record holds these and more."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    integration_id: str
+    app: str
+    auth_scheme: AuthScheme
+    entity_id: str
+    status: Status
+    status_reason: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(
+        default_factory=dict, description="Connection params that are not secret."
+    )
+    token_expires_at: str | None = None
+    last_refreshed_at: str | None = None
+    refresh_failures: int = Field(
+        default=0, description="Failed refreshes since the last success; reset by one."
+    )
+    upstream_account_id: str | None = Field(
+        default=None, description="The account at the app this connection belongs to."
+    )
+    upstream_display_name: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class AccountView(AccountFields):
+    model_config = Model.model_config
+
+
+class InitiatedAccount(AccountView):
+    redirect_url: str | None = Field(
+        description="OAuth 2.0: send the user here to authorize. Otherwise null."
+    )
+
+
+class Reinitiate(Model):
+    redirect_url: Url | None = Field(
+        default=None, description="Where the browser goes after the callback; default: as before."
+    )
+
+
+class Confirmation(Model):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="The confirmation_code your redirect_url received."
+    )
+    entity_id: EntityId = Field(
+        description="The entity whose session received the code, as your app knows it."
+    )
+
+
+class Revoked(Model):
+    status: Literal["revoked", "failed", "skipped", "not_supported", "not_needed"] = Field(
+        description="revoked: the provider confirmed; failed: it could not be reached or "
+        "refused (the grant may be alive); skipped: revoke=false; not_supported: the app "
+        "has no revocation call; not_needed: the account held no token."
+    )
+    message: str | None = None
+
+
+class Deleted(Model):
+    id: str
+    deleted: Literal[True] = True
+    revocation: Revoked
+
+
+class AccountPage(Model):
+    items: list[AccountView]
+    next_cursor: str | None
+
+
+class Credentials(Model):
+    connected_account_id: str
+    app: str
+    auth_scheme: AuthScheme
+    status: Status
+    credentials: dict[str, Any] = Field(
+        description="Access/refresh token and expiry, or the API key and other params."
+    )

@@ -1,0 +1,42 @@
+"""The catalog as the API shows it: apps, their auth schemes, the params they need."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from keyfob.catalog import AuthScheme, ParamField
+from keyfob.models.types import Model
+
+
+class SchemeSummary(Model):
+    type: AuthScheme
+    authorization_url: str | None = None
+    token_url: str | None = None
+    revocation_url: str | None = None
+    default_scopes: list[str] = []
+    pkce: bool | None = None
+
+
+class AppView(Model):
+    slug: str
+    name: str
+    description: str
+    categories: list[str]
+    docs_url: str
+    api_base_url: str
+    auth_schemes: list[SchemeSummary]
+
+
+class AppList(Model):
+    items: list[AppView]
+
+
+class AppParams(Model):
+    app: str
+    auth_scheme: AuthScheme
+    integration_fields: list[ParamField] = Field(
+        description="What the developer supplies once, when creating an integration."
+    )
+    connection_fields: list[ParamField] = Field(
+        description="What each end user supplies to connect an account."
+    )
