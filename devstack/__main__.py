@@ -80,6 +80,7 @@ def _banner(
     rows += [("Scheduled:", f"{rule.function_id}, {rule.schedule}") for rule in rules.scheduled]
     account = f"put events as {stack.account_id}, allowed for the dev tenant"
     rows += [("Event rule:", f"{r.function_id} <- bus {r.bus} ({account})") for r in rules.relayed]
+    rows += [("Queue:", f"{r.function_id} <- {r.queue}") for r in rules.polled]
     rows += [("Not run:", f"{r.function_id}, {r.schedule or 'event rule'}") for r in rules.skipped]
     if demo is not None:
         rows.append(("Demo provider:", f"{demo[0].base_url} (OAuth 2.0, approves at once)"))

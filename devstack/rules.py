@@ -1,7 +1,8 @@
-"""EventBridge's rules, locally: each ``rate()`` schedule run by a thread, each event
-pattern through an SQS relay (moto delivers events to SQS but cannot invoke a Lambda
-target). Unlike AWS: a rule's function error is logged, not retried nor dead-lettered;
-``cron()`` schedules are listed, not run."""
+"""EventBridge's rules and Lambda's SQS event sources, locally: each ``rate()`` schedule
+run by a thread, each event pattern through an SQS relay (moto delivers events to SQS but
+cannot invoke a Lambda target), each mapped queue polled in batches. Unlike AWS: a rule's
+function error is logged, not retried nor dead-lettered; ``cron()`` schedules are listed,
+not run. A queue's failed messages come back after its visibility timeout, as on AWS."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -30,7 +31,9 @@ class Rules:
         self.gateway, self.stopping = gateway, threading.Event()
         self.scheduled = [rule for rule in rules if rule.enabled and rule.rate_seconds]
         self.relayed = [r for r in rules if relay and r.enabled and r.pattern is not None]
-        self.skipped = [rule for rule in rules if rule not in (*self.scheduled, *self.relayed)]
+        self.polled = [r for r in rules if relay and r.enabled and r.queue is not None]
+        run = (*self.scheduled, *self.relayed, *self.polled)
+        self.skipped = [rule for rule in rules if rule not in run]
 
     def name(self, rule: Rule) -> str:
         return f"{self.gateway.stack.stack_name}-{rule.logical_id}"[:64]
@@ -39,6 +42,8 @@ class Rules:
         work: list[tuple[Callable[[Rule, str], None], Rule, str]]
         work = [(self._schedule, rule, "") for rule in self.scheduled]
         work += [(self._relay, rule, self._subscribe(rule)) for rule in self.relayed]
+        queue_url = self.gateway.stack.attributes
+        work += [(self._poll, rule, str(queue_url(str(rule.queue))["Ref"])) for rule in self.polled]
         for target, rule, url in work:
             threading.Thread(
                 target=target, args=(rule, url), name=rule.logical_id, daemon=True
@@ -101,3 +106,59 @@ class Rules:
                 event.setdefault("account", self.gateway.stack.account_id)
                 self.run(rule, event)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _poll(self, rule: Rule, url: str) -> None:
+        """Lambda's poller: a batch of messages as one SQS event; those the function took
+        (all, or all but its batchItemFailures) are deleted, the rest come back later."""
+        sqs, stack = boto3.client("sqs"), self.gateway.stack
+        arn = stack.attributes(str(rule.queue))["Arn"]
+        while not self.stopping.is_set():
+            try:
+                received = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(rule.batch_size, 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:
+                if not self.stopping.wait(1):
+                    log.exception("poller of %s", rule.logical_id)
+                continue
+            if not received:
+                continue
+            records = [_record(message, arn, stack.region) for message in received]
+            try:
+                result = self.gateway.invoke(rule.function_id, {"Records": records})
+            except FunctionError as error:
+                log.error("%s (%d messages) failed: %s", rule.function_id, len(records), error)
+                continue
+            failed = set()
+            if rule.partial and isinstance(result, dict):
+                failed = {f.get("itemIdentifier") for f in result.get("batchItemFailures") or []}
+            for message in received:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _record(message: Mapping[str, Any], arn: str, region: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event carries it."""
+    attributes = {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "dataType": value["DataType"],
+        }
+        for name, value in (message.get("MessageAttributes") or {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": attributes,
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    }

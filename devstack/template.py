@@ -103,7 +103,8 @@ class Route:
 
 @dataclass(frozen=True)
 class Rule:
-    """An EventBridge rule that invokes a function: on a schedule, or on a bus's events."""
+    """What invokes a function besides the HTTP API: an EventBridge rule (on a schedule,
+    or on a bus's events), or an SQS event source mapping (``queue``)."""
 
     logical_id: str
     function_id: str
@@ -111,6 +112,9 @@ class Rule:
     pattern: dict[str, Any] | None = None
     bus: str = "default"
     enabled: bool = True
+    queue: str | None = None  # the queue's logical id
+    batch_size: int = 10
+    partial: bool = False  # ReportBatchItemFailures: the function names what failed
 
     @property
     def rate_seconds(self) -> int | None:
@@ -362,4 +366,27 @@ class Stack:
                     details = get("ScheduleExpression"), get("EventPattern")
                     bus, enabled = get("EventBusName", "default"), get("State") != "DISABLED"
                     rules.append(Rule(logical_id, function_id, *details, bus, enabled))
+        for logical_id, props in self.resources("AWS::Lambda::EventSourceMapping").items():
+            source = props.get("EventSourceArn")
+            queue = source.get("Fn::GetAtt", [None])[0] if isinstance(source, dict) else None
+            if queue is None or self.type_of(queue) != "AWS::SQS::Queue":
+                raise TemplateError(
+                    f"{logical_id}: the local stack maps the template's queues only"
+                )
+            get = self.resolver().resolve(props).get
+            function_id = self._function(
+                self.attributes(props["FunctionName"]["Ref"])["Arn"], logical_id
+            )
+            partial = "ReportBatchItemFailures" in (get("FunctionResponseTypes") or [])
+            enabled, size = get("Enabled", True) is not False, int(get("BatchSize", 10))
+            rules.append(
+                Rule(
+                    logical_id,
+                    function_id,
+                    enabled=enabled,
+                    queue=queue,
+                    batch_size=size,
+                    partial=partial,
+                )
+            )
         return rules
