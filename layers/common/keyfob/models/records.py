@@ -4,6 +4,8 @@ is turned into (``AccountRecord.view``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from keyfob.catalog import AuthScheme
@@ -176,3 +178,38 @@ class OutboxRecord(Record):
     recorded_at: str
     event: EncryptedBlob
     ttl: int  # DynamoDB's TTL drops an event nobody could send for a week
+
+
+class ApiKeyRecord(Record):
+    """An API key, found by the hash of the key (the authorizer's lookup) and listed
+    under its tenant by id. A tenant key opens the whole API; an agent key only the MCP
+    endpoint, for its entities (and apps and tools, when it names them)."""
+
+    key_hash: str
+    id: str = ""
+    tenant_id: str
+    kind: Literal["tenant", "agent"] = "tenant"
+    name: str | None = None
+    prefix: str = ""
+    entity_ids: list[str] = []
+    apps: list[str] | None = None
+    operations: list[str] | None = None
+    created_at: str
+    expires_at: int | None = None  # epoch seconds; None: until deleted
+
+    def expired(self, now_epoch: float) -> bool:
+        return self.expires_at is not None and self.expires_at <= now_epoch
+
+
+class RegistrationRecord(Record):
+    """An OAuth client Keyfob registered (RFC 7591) with an MCP server's authorization
+    server, keyed by tenant and the authorization server's issuer, reused by every
+    connection to it; its client secret is encrypted."""
+
+    tenant_id: str
+    issuer: str
+    client_id: str
+    token_endpoint_auth_method: str
+    secret: EncryptedBlob | None = None
+    client_secret_expires_at: int | None = None  # epoch seconds; None or 0: never
+    registered_at: str

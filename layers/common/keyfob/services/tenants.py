@@ -9,37 +9,34 @@ secrets in our code, nothing to time).
 from __future__ import annotations
 
 import re
-import secrets
 
 from keyfob.core.errors import Conflict, Invalid, NotFound
-from keyfob.core.ids import iso, lookup_hash, new_id, now
+from keyfob.core.ids import iso, new_id, now
+from keyfob.models.api_keys import ApiKeyCreate
 from keyfob.models.records import TenantRecord
 from keyfob.models.types import ID_PATTERN
+from keyfob.services import api_keys
 from keyfob.services.records import translated
 from keyfob.store import tenants
 from keyfob.store.errors import Taken
 
-KEY_PREFIX = "kf_"
-
-
-def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
 
 def create_tenant(name: str, api_key: str | None = None) -> tuple[TenantRecord, str]:
     """Create a tenant; returns it with its API key, which is not stored anywhere."""
-    key = api_key or new_api_key()
+    key = api_key or api_keys.new_key()
     if len(key) < 20:
         raise ValueError("an API key must be at least 20 characters")
-    tenant = TenantRecord(id=new_id("tn"), name=name, api_key_prefix=key[:7], created_at=iso(now()))
-    tenants.put_tenant(tenant, lookup_hash(key))
+    created = iso(now())
+    tenant = TenantRecord(id=new_id("tn"), name=name, api_key_prefix=key[:7], created_at=created)
+    first = ApiKeyCreate(kind="tenant", name="created with the tenant")
+    tenants.put_tenant(tenant, api_keys.record_for(tenant.id, key, first, created))
     return tenant, key
 
 
 def tenant_for_api_key(api_key: str) -> str | None:
-    if not api_key or len(api_key) > 256:
-        return None
-    return tenants.tenant_for_api_key(lookup_hash(api_key))
+    """The tenant a full key opens (agent keys open only the MCP endpoint)."""
+    caller = api_keys.authorize(api_key, agents=False)
+    return caller.tenant_id if caller else None
 
 
 def _checked(tenant_id: str, aws_account_id: str) -> None:

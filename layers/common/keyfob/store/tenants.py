@@ -6,27 +6,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import TenantRecord
-from keyfob.store import table
+from keyfob.models.records import ApiKeyRecord, TenantRecord
+from keyfob.store import api_keys, table
 from keyfob.store.errors import ItemNotFound, Taken
 from keyfob.store.table import key, tenant_pk
 
 
-def put_tenant(tenant: TenantRecord, api_key_hash: str) -> None:
-    api_key = {"tenant_id": tenant.id, "created_at": tenant.created_at}
+def put_tenant(tenant: TenantRecord, api_key: ApiKeyRecord) -> None:
+    """The tenant and its first (full) API key, together."""
     writes: list[Any] = [
         table.put_new({"pk": tenant_pk(tenant.id), "sk": "TENANT", **tenant.model_dump()}),
-        table.put_new({"pk": f"APIKEY#{api_key_hash}", "sk": "APIKEY", **api_key}),
+        *api_keys.puts(api_key),
     ]
     table.client().transact_write_items(TransactItems=writes)
-
-
-def tenant_for_api_key(api_key_hash: str) -> str | None:
-    response = table.client().get_item(
-        TableName=table.name(), Key=key(f"APIKEY#{api_key_hash}", "APIKEY")
-    )
-    item = response.get("Item")
-    return item["tenant_id"]["S"] if item else None
 
 
 def _aws_account_key(aws_account_id: str) -> table.Key:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from keyfob.core.config import settings
 from keyfob.core.errors import (
+    Forbidden,
     KeyfobError,
     Malformed,
     TooLarge,
@@ -62,9 +63,20 @@ def create_app(*, on_invalid: InvalidHook | None = None) -> APIGatewayHttpResolv
 
 
 def tenant_id(app: APIGatewayHttpResolver) -> str:
-    """The tenant the authorizer resolved from the API key; routes are never tenant-less."""
-    tenant: str = app.current_event.request_context.authorizer.get_lambda["tenant_id"]
+    """The tenant the authorizer resolved from a full API key; routes are never
+    tenant-less. An agent key never passes the REST API's authorizer; should one ever
+    get here, it is refused all the same."""
+    context = app.current_event.request_context.authorizer.get_lambda
+    if context.get("key_kind", "tenant") != "tenant":
+        raise Forbidden("agent_key_not_allowed", "An agent key opens the MCP endpoint only")
+    tenant: str = context["tenant_id"]
     return tenant
+
+
+def key_id(app: APIGatewayHttpResolver) -> str:
+    """The id of the API key the request came with."""
+    key: str = app.current_event.request_context.authorizer.get_lambda.get("key_id", "")
+    return key
 
 
 def public_base(app: APIGatewayHttpResolver) -> str:
