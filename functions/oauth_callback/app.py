@@ -7,9 +7,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyfob.core.errors import KeyfobError
 from keyfob.models.types import STATE_PATTERN
+from keyfob.services import mcp_integrations
 from keyfob.services.callback import complete
 from keyfob.web import pages
-from keyfob.web.resolver import create_app, entry
+from keyfob.web.resolver import create_app, entry, public_base
 
 app = create_app(on_invalid=pages.callback_invalid)
 
@@ -35,6 +36,23 @@ def callback(
     except KeyfobError as exc:
         return pages.callback_refusal(exc, app.current_event.headers.get("accept", ""))
     return pages.callback_outcome(outcome.account, outcome.location)
+
+
+@app.get(
+    "/v1/oauth/client-metadata.json",
+    summary="Keyfob's OAuth Client ID Metadata Document",
+    description="Public. Keyfob's client_id at the authorization servers of remote MCP "
+    "servers that take client metadata documents (it is this document's own URL): a public "
+    "client using PKCE, whose one redirect URI is the OAuth callback.",
+)
+def client_metadata() -> Response[dict[str, Any]]:
+    document = mcp_integrations.client_metadata(public_base(app))
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=document,
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 lambda_handler = entry(app)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from keyfob.auth import oauth2
+from keyfob.auth import authorization, oauth2
 from keyfob.auth.base import Context
 from keyfob.catalog import AuthScheme
 from keyfob.models.records import IntegrationRecord
@@ -21,8 +21,8 @@ def test_code_challenge_matches_rfc_7636_appendix_b() -> None:
 
 
 def test_state_and_verifier_are_random_and_long_enough() -> None:
-    states = {oauth2.new_state() for _ in range(200)}
-    verifiers = {oauth2.new_code_verifier() for _ in range(200)}
+    states = {authorization.new_state() for _ in range(200)}
+    verifiers = {authorization.new_code_verifier() for _ in range(200)}
     assert len(states) == len(verifiers) == 200
     assert min(len(s) for s in states) >= 43  # >= 256 bits, base64url
     assert all(43 <= len(v) <= 128 for v in verifiers)

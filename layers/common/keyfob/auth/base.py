@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from keyfob.catalog import SchemeSpec
+from keyfob.models.mcp import Grant
 from keyfob.models.records import IntegrationRecord
 from keyfob.models.settings import ApiSettings
 
@@ -32,6 +33,9 @@ class Context:
     integration: IntegrationRecord
     params: Mapping[str, str]
     client_secret: str = ""
+    # A remote MCP server's connection: the authorization server its attempt or its
+    # tokens belong to (keyfob.auth.mcp). None: the integration names the endpoints.
+    grant: Grant | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class Authorization:
     url: str
     state: str
     code_verifier: str | None
+    grant: Grant | None = None
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from keyfob import catalog
-from keyfob.auth.base import Authorization, Begun, Context, Family, GrantError, RevocationStatus
+from keyfob.auth.authorization import RESERVED, authorization_url
+from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
 from keyfob.catalog import App, SchemeSpec
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
@@ -37,19 +37,8 @@ if TYPE_CHECKING:
 _URL_FIELDS = ("authorization_url", "token_url", "revocation_url")
 # The provider's own revocation URL may also name the client and the token.
 _REVOCATION_PLACEHOLDERS = frozenset({"client_id", "token"})
-# What the authorization request's own parameters are; an integration cannot set them.
-_RESERVED = frozenset({"response_type", "client_id", "redirect_uri", "state", "scope"})
 _MAX_TOKEN_RESPONSE = 64 * 1024
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-def new_state() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def new_code_verifier() -> str:
-    # 64 random bytes -> 86 characters, inside RFC 7636's 43..128.
-    return secrets.token_urlsafe(64)
 
 
 def effective_settings(
@@ -189,14 +178,19 @@ def _client_class() -> type[OAuth2Client]:
 
 
 def _client(context: Context, oauth: OAuthSettings) -> OAuth2Client:
-    """Authlib's client for the integration, on this thread's guarded session, with the
-    provider quirks hooked in."""
+    """Authlib's client for the integration (or a remote MCP server's grant), on this
+    thread's guarded session, with the provider quirks hooked in."""
+    client_id, secret = context.integration.client_id, context.client_secret
+    method: str | None = oauth.token_endpoint_auth_method
+    if context.grant is not None:
+        client_id, secret = context.grant.client_id, _mcp(context).client_secret(context)
+        method = context.grant.token_endpoint_auth_method
     client = _client_class()(
         http.session(),
-        client_id=context.integration.client_id,
-        client_secret=context.client_secret,
-        token_endpoint_auth_method=oauth.token_endpoint_auth_method,
-        revocation_endpoint_auth_method=oauth.token_endpoint_auth_method,
+        client_id=client_id,
+        client_secret=secret,
+        token_endpoint_auth_method=method,
+        revocation_endpoint_auth_method=method,
     )
     for hook in ("access_token_response", "refresh_token_response"):
         client.register_compliance_hook(hook, _screened)
@@ -212,10 +206,14 @@ def _token_request(context: Context, what: str, **request: Any) -> dict[str, Any
     assert oauth.token_url
     client = _client(context, oauth)
     call = client.refresh_token if "refresh_token" in request else client.fetch_token
+    if context.grant is not None:
+        request["resource"] = context.grant.resource  # RFC 8707, on every token request
     try:
         token = call(oauth.token_url, timeout=http.timeout(), allow_redirects=False, **request)
     except OAuthError as exc:
         reason = _error_code(exc.error)
+        if reason == "invalid_client" and (mcp := _mcp(context)) is not None:
+            mcp.refused_client(context)
         raise GrantError(f"token endpoint refused {what}: {reason}", error=reason) from None
     except requests.Timeout:
         raise GrantError("token endpoint timed out", transient=True) from None
@@ -232,8 +230,14 @@ def _token_request(context: Context, what: str, **request: Any) -> dict[str, Any
 
 
 def settings_of(context: Context) -> OAuthSettings:
-    """The integration's OAuth settings for one connection's params."""
+    """The integration's OAuth settings for one connection's params; for a remote MCP
+    server's connection, with the endpoints of the authorization server it went to."""
     assert context.integration.oauth is not None
+    if context.grant is not None:
+        grant = context.grant
+        return context.integration.oauth.model_copy(
+            update={"token_url": grant.token_endpoint, "revocation_url": grant.revocation_endpoint}
+        )
     return resolve(context.integration.oauth, context.params)
 
 
@@ -245,30 +249,18 @@ class OAuth2(Family):
     revocable = True
 
     def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
-        from authlib.oauth2.client import OAuth2Client
-
-        oauth = settings_of(context)
         integration = context.integration
+        if (mcp := _mcp(context)) is not None:
+            return Begun(authorization=mcp.authorization(context, redirect_uri))
+        oauth = settings_of(context)
         assert oauth.authorization_url and integration.client_id
-        state = new_state()
-        verifier = new_code_verifier() if oauth.pkce else None
-        extra = {k: v for k, v in (oauth.authorization_params or {}).items() if k not in _RESERVED}
+        extra = {k: v for k, v in (oauth.authorization_params or {}).items() if k not in RESERVED}
         if integration.scopes:
             extra["scope"] = (oauth.scope_separator or " ").join(integration.scopes)
-        client = OAuth2Client(
-            None,
-            client_id=integration.client_id,
-            code_challenge_method="S256" if verifier else None,
+        authorization = authorization_url(
+            oauth.authorization_url, integration.client_id, redirect_uri, bool(oauth.pkce), extra
         )
-        # The endpoint's own query stays, but for what the request itself sets.
-        parts = urlsplit(oauth.authorization_url)
-        ours = {*extra, *_RESERVED, "code_challenge", "code_challenge_method"}
-        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
-        endpoint = urlunsplit(parts._replace(query=urlencode(kept)))
-        url, _ = client.create_authorization_url(
-            endpoint, state=state, code_verifier=verifier, redirect_uri=redirect_uri, **extra
-        )
-        return Begun(authorization=Authorization(url, state, verifier))
+        return Begun(authorization=authorization)
 
     def complete(
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
@@ -276,13 +268,16 @@ class OAuth2(Family):
         request: dict[str, Any] = {"code": code, "redirect_uri": redirect_uri}
         if code_verifier is not None:
             request["code_verifier"] = code_verifier
-        return _token_request(context, "the code", grant_type="authorization_code", **request)
+        tokens = _token_request(context, "the code", grant_type="authorization_code", **request)
+        return _carried(context, tokens)
 
     def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         """A new token set. Providers that do not rotate refresh tokens leave it out of
         the answer: Authlib keeps the one refreshed with, which stays good."""
+        context = _with_grant(context, credential)
         refresh_token = str(credential["refresh_token"])
-        return _token_request(context, "the refresh token", refresh_token=refresh_token)
+        tokens = _token_request(context, "the refresh token", refresh_token=refresh_token)
+        return _carried(context, tokens)
 
     def revoke(
         self, context: Context, credential: Mapping[str, Any]
@@ -290,6 +285,7 @@ class OAuth2(Family):
         """Revoke the grant at the provider, best effort: (status, message safe to show)."""
         import requests
 
+        context = _with_grant(context, credential)
         oauth = settings_of(context)
         custom = oauth.revocation
         if custom is None and not oauth.revocation_url:
@@ -327,6 +323,25 @@ class OAuth2(Family):
             reason = _error_code(payload["error"]) if "error" in payload else "ok: false"
             return "failed", f"revocation endpoint refused: {reason}"
         return "revoked", None
+
+
+def _mcp(context: Context) -> Any:
+    """The remote MCP servers' part (keyfob.auth.mcp), loaded for their connections only."""
+    if context.integration.mcp is None:
+        return None
+    from keyfob.auth import mcp
+
+    return mcp
+
+
+def _with_grant(context: Context, credential: Mapping[str, Any]) -> Context:
+    mcp = _mcp(context)
+    return context if mcp is None else mcp.with_grant(context, credential)
+
+
+def _carried(context: Context, tokens: dict[str, Any]) -> dict[str, Any]:
+    mcp = _mcp(context)
+    return tokens if mcp is None else mcp.carried(context, tokens)
 
 
 def _own_revocation(context: Context, oauth: OAuthSettings, token: str) -> requests.Response:

@@ -197,6 +197,11 @@ class App(BaseModel):
     docs_url: str = Field(pattern=r"^https://[^\s]+$")
     api_base_url: str = Field(description="May hold {placeholders} naming connection fields.")
     auth_schemes: tuple[SchemeSpec, ...] = Field(min_length=1)
+    mcp_server_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s]+$",
+        description="The app's remote MCP server (Streamable HTTP), for integrations with `mcp`.",
+    )
 
     @model_validator(mode="after")
     def _unique_schemes(self) -> App:

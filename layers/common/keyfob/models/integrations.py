@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from keyfob.catalog import AuthScheme
+from keyfob.models.mcp import McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import Model, ParamValue, Slug
 
@@ -26,17 +27,26 @@ _OAUTH2_CREDENTIALS: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
+# A remote MCP server's integration needs no credentials (Keyfob registers itself); a
+# pre-registered client may have no secret (a public client).
+_MCP_CREDENTIALS: dict[str, Any] = {
+    **_OAUTH2_CREDENTIALS,
+    "required": [],
+    "dependentRequired": {"client_secret": ["client_id"]},
+}
 _INTEGRATION_BY_SCHEME: dict[str, Any] = {
     "if": {"properties": {"auth_scheme": {"const": "OAUTH2"}}, "required": ["auth_scheme"]},
     "then": {
-        "required": ["credentials"],
-        "properties": {"credentials": _OAUTH2_CREDENTIALS},
+        "if": {"properties": {"mcp": {"type": "object"}}, "required": ["mcp"]},
+        "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
+        "else": {"required": ["credentials"], "properties": {"credentials": _OAUTH2_CREDENTIALS}},
     },
     # The other schemes take their credential per connection, and no OAuth settings.
     "else": {
         "properties": {
             "credentials": {"maxProperties": 0},
             "oauth": {"type": "null"},
+            "mcp": {"type": "null"},
             "require_confirmation": {"const": False},
         }
     },
@@ -58,6 +68,12 @@ class IntegrationCreate(Model):
     )
     oauth: OAuthSettings | None = None
     api: ApiSettings | None = None
+    mcp: McpSettings | None = Field(
+        default=None,
+        description="Connect to the app's remote MCP server (OAUTH2): Keyfob discovers its "
+        "authorization server and registers itself where no client is given. App `mcp` "
+        "needs `server_url`; a catalog app with a remote MCP server takes `{}`.",
+    )
     require_confirmation: bool = Field(
         default=False,
         description="Bind each OAuth connection to the entity's session: the callback leaves "
@@ -76,6 +92,7 @@ class IntegrationView(Model):
     scopes: list[str]
     oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
     api: ApiSettings | None = Field(description="Effective API settings, after overrides.")
+    mcp: McpSettings | None = Field(default=None, description="The remote MCP server, if any.")
     require_confirmation: bool
     account_count: int
     created_at: str

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from keyfob.catalog import AuthScheme
 from keyfob.models.accounts import AccountFields, AccountView
+from keyfob.models.mcp import Grant, McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import PENDING, Status
 
@@ -45,6 +46,8 @@ class IntegrationRecord(Record):
     scopes: list[str] = []
     oauth: OAuthSettings | None = None
     api: ApiSettings | None = None
+    # A remote MCP server, whose authorization server each connection discovers.
+    mcp: McpSettings | None = None
     require_confirmation: bool = False
     secret: EncryptedBlob | None = None
     account_count: int = 0
@@ -150,6 +153,8 @@ class StateRecord(Record):
     params: dict[str, str] = {}
     created_at: str
     expires_at: int
+    # A remote MCP server's attempt: the authorization server the user was sent to.
+    grant: Grant | None = None
 
 
 class LinkRecord(Record):
@@ -160,7 +165,8 @@ class LinkRecord(Record):
     tenant_id: str
     integration_id: str
     entity_id: str
-    redirect_url: str
+    # None: a link made for an agent, whose user only closes the window when done.
+    redirect_url: str | None = None
     labels: dict[str, str] = {}
     created_at: str
     expires_at: int

@@ -16,6 +16,7 @@ from keyfob.core.errors import Conflict, Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, now
 from keyfob.core.observability import logger, metrics
 from keyfob.core.urls import with_query
+from keyfob.models.mcp import Grant
 from keyfob.models.records import AccountChanges, AccountRecord, Increment, StateRecord
 from keyfob.models.settings import OAuthSettings
 from keyfob.services import connections, integration_secrets, tokens, transitions
@@ -48,13 +49,17 @@ def _outcome(account: AccountRecord, pending: StateRecord, code: str | None = No
 def complete(query: Mapping[str, str]) -> Outcome:
     """Handle the provider's redirect back to us (with the state Keyfob sent it)."""
     pending = _claimed(query["state"])
+    # Before anything else, an error included: a response from another issuer is not
+    # acted on at all (MCP 2026-07-28).
+    if pending.grant and (reason := _grant_issuer_problem(pending.grant, query.get("iss"))):
+        return _failed(pending, reason)
     if error := query.get("error"):
         code = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
         return _failed(pending, f"provider returned error: {code}")
     if not query.get("code"):
         return _failed(pending, "authorization response had no code")
     integration = integration_secrets.with_secret(pending.tenant_id, pending.integration_id)
-    context = integration.context(pending.params)
+    context = integration.context(pending.params, pending.grant)
     assert integration.record.oauth is not None
     if reason := _issuer_problem(integration.record.oauth, query.get("iss")):
         return _failed(pending, reason)
@@ -124,6 +129,17 @@ def _issuer_problem(oauth: OAuthSettings, iss: str | None) -> str | None:
     if iss is None:
         return "authorization response had no iss (RFC 9207)"
     if iss != oauth.issuer:
+        return "authorization response came from another issuer (RFC 9207)"
+    return None
+
+
+def _grant_issuer_problem(grant: Grant, iss: str | None) -> str | None:
+    """A remote MCP server's attempt recorded its authorization server's issuer (MCP
+    2026-07-28, RFC 9207 2.4): a present `iss` must be it, compared as a plain string,
+    and an absent one is refused where the server advertised sending it."""
+    if iss is None:
+        return "authorization response had no iss (RFC 9207)" if grant.iss_required else None
+    if iss != grant.issuer:
         return "authorization response came from another issuer (RFC 9207)"
     return None
 

@@ -18,7 +18,7 @@ from keyfob.core.errors import Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger
 from keyfob.models.links import ConnectLink, ConnectLinkCreate
-from keyfob.models.records import LinkRecord
+from keyfob.models.records import IntegrationRecord, LinkRecord
 from keyfob.services import connections, records
 from keyfob.store import links
 
@@ -28,16 +28,28 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 def create(tenant_id: str, request: ConnectLinkCreate, base_url: str) -> ConnectLink:
     integration = records.integration(tenant_id, request.integration_id)
-    connections.check_return_url(integration, request.redirect_url)
+    return issue(integration, request.entity_id, request.redirect_url, base_url, request.labels)
+
+
+def issue(
+    integration: IntegrationRecord,
+    entity_id: str,
+    redirect_url: str | None,
+    base_url: str,
+    labels: dict[str, str] | None = None,
+) -> ConnectLink:
+    """A link for an integration already read. Without a redirect_url (an agent's user),
+    the page says when the account is connected."""
+    connections.check_return_url(integration, redirect_url)
     token = secrets.token_urlsafe(32)
     link = LinkRecord(
         link_hash=lookup_hash(token),
         id=new_id("cl"),
-        tenant_id=tenant_id,
+        tenant_id=integration.tenant_id,
         integration_id=integration.id,
-        entity_id=request.entity_id,
-        redirect_url=request.redirect_url,
-        labels=request.labels,
+        entity_id=entity_id,
+        redirect_url=redirect_url,
+        labels=labels or {},
         created_at=iso(now()),
         expires_at=int(time.time()) + settings().connect_link_ttl_seconds,
     )

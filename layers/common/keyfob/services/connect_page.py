@@ -71,9 +71,10 @@ class Form:
 
 @dataclass(frozen=True)
 class Done:
-    """The connection is made or under way: the browser goes on to ``location``."""
+    """The connection is made or under way: the browser goes on to ``location`` (None:
+    a link without a redirect_url, whose page says the account is connected)."""
 
-    location: str
+    location: str | None
     link: LinkRecord
     integration: IntegrationRecord
 
@@ -125,7 +126,8 @@ def submit(token: str, visit: Visit, read_form: Callable[[], dict[str, str]]) ->
     if started.redirect_url is not None:
         return Done(started.redirect_url, link, integration)  # the provider's page
     extra = {"connected_account_id": started.id, "status": started.status.value}
-    return Done(with_query(link.redirect_url, extra), link, integration)
+    onward = with_query(link.redirect_url, extra) if link.redirect_url else None
+    return Done(onward, link, integration)
 
 
 def _form(token: str, link: LinkRecord, integration: IntegrationRecord, nonce: str) -> Form:

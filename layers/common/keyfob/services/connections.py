@@ -156,6 +156,7 @@ def authorization(
         params=params,
         created_at=iso(now()),
         expires_at=int(time.time()) + settings().state_ttl_seconds,
+        grant=begun.authorization.grant,
     )
     return begun.authorization.url, pending
 

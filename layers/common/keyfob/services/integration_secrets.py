@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from keyfob.models.mcp import Grant
 from keyfob.models.records import IntegrationRecord
 from keyfob.services import records
 
@@ -24,11 +25,12 @@ class WithSecret:
     client_secret: str
     until: float
 
-    def context(self, params: Mapping[str, str]) -> Context:
-        """What an auth family needs to act for one of its connections."""
+    def context(self, params: Mapping[str, str], grant: Grant | None = None) -> Context:
+        """What an auth family needs to act for one of its connections (a remote MCP
+        server's: with the authorization server its attempt went to)."""
         from keyfob.auth.base import Context
 
-        return Context(self.record, params, self.client_secret)
+        return Context(self.record, params, self.client_secret, grant)
 
 
 _cache: dict[tuple[str, str], WithSecret] = {}

@@ -10,8 +10,9 @@ from keyfob.catalog.params import validate as validate_params
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, new_id, now
 from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
+from keyfob.models.mcp import MCP_APP, McpSettings
 from keyfob.models.records import IntegrationRecord
-from keyfob.services import records
+from keyfob.services import mcp_integrations, records
 from keyfob.services.records import translated
 from keyfob.store import integrations
 from keyfob.store.errors import InUse
@@ -27,6 +28,7 @@ def view(record: IntegrationRecord) -> IntegrationView:
         scopes=record.scopes,
         oauth=record.oauth,
         api=record.api,
+        mcp=record.mcp,
         require_confirmation=record.require_confirmation,
         account_count=record.account_count,
         created_at=record.created_at,
@@ -44,9 +46,19 @@ def _not_oauth(field: str, scheme: AuthScheme) -> Invalid:
 def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
     app = catalog.get_app(request.app)
     scheme = app.scheme(request.auth_scheme)
-    values = validate_params(integration_fields(scheme), request.credentials, what="credentials")
+    mcp = None
+    if request.mcp is None and app.slug == MCP_APP:
+        request = request.model_copy(update={"mcp": McpSettings()})
+    if request.mcp is not None:
+        mcp = mcp_integrations.settings(app, scheme, request)
+        values = mcp_integrations.credentials(scheme, request)
+    else:
+        fields = integration_fields(scheme)
+        values = validate_params(fields, request.credentials, what="credentials")
     oauth = None
-    if scheme.type is AuthScheme.OAUTH2:
+    if mcp is not None:
+        oauth = mcp_integrations.oauth_settings(scheme)
+    elif scheme.type is AuthScheme.OAUTH2:
         from keyfob.auth.oauth2 import effective_settings
 
         oauth = effective_settings(app, scheme, request.oauth)
@@ -54,7 +66,11 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         raise _not_oauth("oauth", scheme.type)
     elif request.require_confirmation:
         raise _not_oauth("require_confirmation", scheme.type)
-    api = upstream.effective_settings(app, scheme, request.api)
+    api = (
+        mcp_integrations.api_settings(mcp)
+        if mcp is not None
+        else upstream.effective_settings(app, scheme, request.api)
+    )
     integration_id = new_id("int")
     secret = None
     if "client_secret" in values:
@@ -66,7 +82,8 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
             record=f"INTEGRATION#{integration_id}",
         )
     client_id = values.get("client_id")
-    scopes = values.get("scopes", [])
+    # A remote MCP server's scopes come from the server; these are asked for besides.
+    scopes = values.get("scopes", []) if mcp is None or "scopes" in request.credentials else []
     record = IntegrationRecord(
         tenant_id=tenant_id,
         id=integration_id,
@@ -77,6 +94,7 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         scopes=scopes if isinstance(scopes, list) else [scopes],
         oauth=oauth,
         api=api,
+        mcp=mcp,
         require_confirmation=request.require_confirmation,
         secret=secret,
         created_at=iso(now()),

@@ -111,9 +111,14 @@ def _origin(url: str) -> str:
 def _headers(link: LinkRecord, integration: IntegrationRecord) -> dict[str, str]:
     # form-action names where the form's answer sends the browser: the app, and for a
     # redirecting scheme the provider.
-    targets = {"'self'", _origin(link.redirect_url)}
+    targets = {"'self'"}
+    if link.redirect_url:
+        targets.add(_origin(link.redirect_url))
     if integration.oauth is not None and integration.oauth.authorization_url:
         targets.add(_origin(integration.oauth.authorization_url))
+    if integration.mcp is not None:
+        # A remote MCP server's authorization server is discovered when the form is sent.
+        targets.add("https:")
     return security_headers(" ".join(sorted(targets)))
 
 
@@ -150,6 +155,8 @@ def _cookie(link: LinkRecord, visit: Visit, nonce: str) -> Cookie:
 
 
 def _onward(done: Done, visit: Visit) -> Response[str]:
+    if done.location is None:
+        return message(200, "Account connected", "You can close this window.")
     gone = Cookie(
         csrf.cookie_name(done.link.link_hash, visit.secure),
         "",

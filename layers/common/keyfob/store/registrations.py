@@ -1,0 +1,52 @@
+"""OAuth clients Keyfob registered with MCP servers' authorization servers, one per tenant
+and issuer (``TENANT#<t>``, ``REGISTRATION#<sha256 of the issuer>``)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from keyfob.models.records import RegistrationRecord
+from keyfob.store import table
+from keyfob.store.table import key, tenant_pk
+
+
+def _key(tenant_id: str, issuer: str) -> table.Key:
+    digest = hashlib.sha256(issuer.encode()).hexdigest()
+    return key(tenant_pk(tenant_id), f"REGISTRATION#{digest}")
+
+
+def get(tenant_id: str, issuer: str) -> RegistrationRecord | None:
+    response = table.client().get_item(
+        TableName=table.name(), Key=_key(tenant_id, issuer), ConsistentRead=True
+    )
+    item = response.get("Item")
+    return RegistrationRecord.model_validate(table.load(item)) if item else None
+
+
+def put(record: RegistrationRecord) -> None:
+    """Store a registration, replacing the one it supersedes (a newer registration with the
+    same issuer is always the one to use)."""
+    table.client().put_item(
+        TableName=table.name(),
+        Item={
+            **_key(record.tenant_id, record.issuer),
+            **table.dump(record.model_dump(mode="json")),
+        },
+    )
+
+
+def forget(tenant_id: str, issuer: str, client_id: str) -> None:
+    """Drop a registration the authorization server no longer knows, unless another
+    connection has registered again meanwhile (then that one stands)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        table.client().delete_item(
+            TableName=table.name(),
+            Key=_key(tenant_id, issuer),
+            ConditionExpression="client_id = :client",
+            ExpressionAttributeValues={":client": {"S": client_id}},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
