@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
     from keyfob.models.events import CommandRejectedEvent, ConnectionEvent
+    from keyfob.models.mcp_tools import AgentActivity
 
 SOURCE = "keyfob"
 COMMAND_REJECTED = "Keyfob.CommandRejected"
@@ -114,7 +115,9 @@ def connection_changed(
     publish(change.value, detail)
 
 
-def publish(detail_type: str, detail: ConnectionEvent | CommandRejectedEvent) -> None:
+def publish(
+    detail_type: str, detail: ConnectionEvent | CommandRejectedEvent | AgentActivity
+) -> None:
     """Put one event on the bus; if EventBridge refuses it, record it for the scheduled
     run. Never raises: the change it reports is stored already. Inside ``batched()``
     the event waits for nine others and goes with them in one PutEvents."""

@@ -64,9 +64,9 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
     answer = attempt(held.values)
     retried = False
     if answer.status == 401 and not held.refreshed and time.monotonic() < deadline:
-        renewed = _renewed(account)
-        if renewed is not None:
-            answer = attempt(renewed)
+        fresh = renewed(account)
+        if fresh is not None:
+            answer = attempt(fresh)
             retried = True
     metrics.add_metric(name="ProxyRequests", unit="Count", value=1)
     logger.info(
@@ -82,7 +82,7 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
     return answer
 
 
-def _renewed(account: AccountRecord) -> dict[str, Any] | None:
+def renewed(account: AccountRecord) -> dict[str, Any] | None:
     """The credential after one refresh, if the account has a new one to retry with."""
     if not auth.family(account.auth_scheme).renews or not account.refreshable:
         return None
