@@ -56,7 +56,7 @@ def _exchange(
         return Remote(server_url, str(held.values["access_token"])).request(method, params)
     except Refused as refused:
         if refused.status == 403:
-            raise _forbidden(session, account, refused.challenge, method) from None
+            raise _forbidden(session, held.account, refused.challenge, method) from None
         fresh = None if held.refreshed else renewed(held.account)
         if fresh is None:
             raise Conflict(
@@ -68,7 +68,7 @@ def _exchange(
         return Remote(server_url, str(fresh["access_token"])).request(method, params)
     except Refused as refused:
         if refused.status == 403:
-            raise _forbidden(session, account, refused.challenge, method) from None
+            raise _forbidden(session, held.account, refused.challenge, method) from None
         raise Conflict(
             "remote_token_refused",
             "The remote MCP server refused a fresh token; reconnect it",
