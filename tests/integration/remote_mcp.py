@@ -41,6 +41,7 @@ class McpAuthServer(OAuthServer):
         self.dynamic_registration = True
         self.client_metadata_documents = False
         self.fetched_documents: list[str] = []
+        self.register_delay = 0.0
 
     def start(self) -> McpAuthServer:
         super().start()
@@ -75,6 +76,7 @@ class McpAuthServer(OAuthServer):
             return jsonify({"error": "invalid_request"}), 404
         body = request.get_json(force=True)
         self.registrations.append(body)
+        time.sleep(self.register_delay)
         method = body.get("token_endpoint_auth_method", "client_secret_basic")
         client_id, secret = self.register_client(
             redirect_uris=list(body["redirect_uris"]),

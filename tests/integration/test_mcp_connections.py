@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -166,6 +167,21 @@ def test_a_pre_registered_client_and_registering_again_after_invalid_client(
     assert len(auth.registrations) == 2
     assert query(again["redirect_url"])["client_id"] not in (forgotten, client_id)
     assert approve(anonymous, again["redirect_url"])["status"] == "ACTIVE"
+
+
+def test_connections_registering_at_once_all_use_the_one_registration_stored(
+    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+) -> None:
+    _, api = own
+    created = integration(api, remote)
+    auth.register_delay = 0.5  # both are registering when either stores its registration
+    with ThreadPoolExecutor(2) as pool:
+        started = list(pool.map(lambda e: initiate(api, created["id"], e), ["hal", "ida"]))
+    assert len(auth.registrations) == 2
+    client_ids = {query(s["redirect_url"])["client_id"] for s in started}
+    assert len(client_ids) == 1
+    for attempt in started:
+        assert approve(anonymous, attempt["redirect_url"])["status"] == "ACTIVE"
 
 
 def test_keyfobs_client_id_metadata_document_where_the_server_takes_one(

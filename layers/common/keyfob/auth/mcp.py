@@ -135,9 +135,9 @@ def _dynamic(context: Context, discovered: Discovered, redirect_uri: str) -> Reg
         client_secret_expires_at=int(answer.get("client_secret_expires_at") or 0) or None,
         registered_at=iso(now()),
     )
-    registrations.put(record)
+    stored = registrations.put(record, held.client_id if held is not None else None)
     logger.info("mcp client registered", extra={"issuer": issuer})
-    return record
+    return stored
 
 
 def _register(endpoint: str, request: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and issuer (``TENANT#<t>``, ``REGISTRATION#<sha256 of the issuer>``)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from keyfob.models.records import RegistrationRecord
 from keyfob.store import table
@@ -23,16 +24,33 @@ def get(tenant_id: str, issuer: str) -> RegistrationRecord | None:
     return RegistrationRecord.model_validate(table.load(item)) if item else None
 
 
-def put(record: RegistrationRecord) -> None:
-    """Store a registration, replacing the one it supersedes (a newer registration with the
-    same issuer is always the one to use)."""
-    table.client().put_item(
-        TableName=table.name(),
-        Item={
+def put(record: RegistrationRecord, replacing: str | None) -> RegistrationRecord:
+    """Store a registration where there is none (or where the one ``replacing`` names is
+    still there): of connections registering at once, the first stored wins, and the
+    others get it back to use instead of their own."""
+    from botocore.exceptions import ClientError
+
+    request: dict[str, Any] = {
+        "TableName": table.name(),
+        "Item": {
             **_key(record.tenant_id, record.issuer),
             **table.dump(record.model_dump(mode="json")),
         },
-    )
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    if replacing is not None:
+        request["ConditionExpression"] += " OR client_id = :replaced"
+        request["ExpressionAttributeValues"] = {":replaced": {"S": replacing}}
+    try:
+        table.client().put_item(**request)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        stored = get(record.tenant_id, record.issuer)
+        if stored is None:  # forgotten in between: ours is as good as any
+            return put(record, None)
+        return stored
+    return record
 
 
 def forget(tenant_id: str, issuer: str, client_id: str) -> None:
