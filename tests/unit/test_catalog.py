@@ -62,6 +62,7 @@ REQUIRED_SCHEMES: dict[str, set[AuthScheme]] = {
     "resend": {API_KEY},
     "postmark": {API_KEY},
     "oauth2": {OAUTH2},
+    "mcp": {OAUTH2},
 }
 
 SECRET_NAMES = {"api_key", "token", "password", "secret", "auth_token"}
@@ -144,7 +145,7 @@ def test_given_unknown_slug_when_get_app_then_not_found_is_raised() -> None:
 
 @pytest.mark.parametrize(
     "pair",
-    [p for p in _schemes() if p[1].type is OAUTH2 and p[0].slug != "oauth2"],
+    [p for p in _schemes() if p[1].type is OAUTH2 and p[0].slug not in ("oauth2", "mcp")],
     ids=_scheme_id,
 )
 def test_given_oauth2_app_then_authorization_and_token_urls_use_https(
@@ -155,6 +156,15 @@ def test_given_oauth2_app_then_authorization_and_token_urls_use_https(
     assert spec.authorization_url and spec.authorization_url.startswith("https://")
     assert spec.token_url and spec.token_url.startswith("https://")
     assert spec.revocation_url is None or spec.revocation_url.startswith("https://")
+
+
+def test_the_remote_mcp_servers_of_catalog_apps_are_https() -> None:
+    servers = {a.slug: a.mcp_server_url for a in list_apps() if a.mcp_server_url}
+    assert servers == {
+        "linear": "https://mcp.linear.app/mcp",
+        "notion": "https://mcp.notion.com/mcp",
+    }
+    assert APPS["mcp"].auth_schemes[0].authorization_url is None
 
 
 def test_given_generic_oauth2_entry_then_it_has_no_endpoints() -> None:
@@ -362,6 +372,7 @@ NO_PROBE: dict[tuple[str, AuthScheme], str] = {
     ("linear", API_KEY): "GraphQL only: the viewer query needs a POST body",
     ("mailgun", BASIC): "domain sending keys may only POST messages",
     ("oauth2", OAUTH2): "a custom server has no known API",
+    ("mcp", OAUTH2): "a remote MCP server is called with MCP requests, not an identity call",
     ("openai", API_KEY): "restricted keys without models.read get 401 on /models",
     ("resend", API_KEY): "sending-only keys get 401 on every read endpoint",
     ("salesforce", OAUTH2): "userinfo needs the id scope, not among the default scopes",

@@ -83,7 +83,10 @@ def test_the_document_says_which_credentials_an_oauth2_integration_takes() -> No
     from keyfob.catalog.params import integration_fields
     from keyfob.models.integrations import IntegrationCreate
 
-    documented = IntegrationCreate.model_json_schema()["then"]["properties"]["credentials"]
+    # Without `mcp`; a remote MCP server's integration takes the same fields, none required.
+    by_mcp = IntegrationCreate.model_json_schema()["then"]
+    documented = by_mcp["else"]["properties"]["credentials"]
+    assert by_mcp["then"]["properties"]["credentials"]["required"] == []
     for app in catalog.list_apps():
         for scheme in app.auth_schemes:
             fields = integration_fields(scheme)

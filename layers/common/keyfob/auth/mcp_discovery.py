@@ -153,16 +153,31 @@ def _covers(resource: str, server_url: str) -> bool:
     return same_origin and (server.path == base or server.path.startswith(f"{base}/") or not base)
 
 
+def resource_metadata_urls(server_url: str, found: Challenge) -> list[str]:
+    """The 401's resource_metadata, else RFC 9728's well-known URIs: at the endpoint's
+    path, then at the root."""
+    if found.resource_metadata:
+        return [found.resource_metadata]
+    candidates = [
+        _well_known(server_url, "oauth-protected-resource"),
+        _well_known(_origin(server_url), "oauth-protected-resource"),
+    ]
+    return list(dict.fromkeys(candidates))
+
+
+def server_metadata_urls(issuer: str) -> list[str]:
+    """RFC 8414 then OpenID discovery, path inserted, then OpenID's path appended."""
+    candidates = [
+        _well_known(issuer, "oauth-authorization-server"),
+        _well_known(issuer, "openid-configuration"),
+    ]
+    if urlsplit(issuer).path.strip("/"):
+        candidates.append(_well_known(issuer, "openid-configuration", append=True))
+    return candidates
+
+
 def resource_metadata(server_url: str, found: Challenge) -> dict[str, Any]:
-    candidates = (
-        [found.resource_metadata]
-        if found.resource_metadata
-        else [
-            _well_known(server_url, "oauth-protected-resource"),
-            _well_known(_origin(server_url), "oauth-protected-resource"),
-        ]
-    )
-    for url in dict.fromkeys(candidates):
+    for url in resource_metadata_urls(server_url, found):
         document = _document(url)
         if document is None:
             continue
@@ -178,14 +193,7 @@ def resource_metadata(server_url: str, found: Challenge) -> dict[str, Any]:
 
 def server_metadata(issuer: str) -> dict[str, Any]:
     """The authorization server's metadata, in the specification's order of URLs."""
-    has_path = urlsplit(issuer).path.strip("/") != ""
-    candidates = [
-        _well_known(issuer, "oauth-authorization-server"),
-        _well_known(issuer, "openid-configuration"),
-    ]
-    if has_path:
-        candidates.append(_well_known(issuer, "openid-configuration", append=True))
-    for url in candidates:
+    for url in server_metadata_urls(issuer):
         document = _document(url)
         if document is None:
             continue
