@@ -55,9 +55,14 @@ def test_authorizer_sample_with_a_real_key_is_authorized(invoke: Invoke, tenant:
     event = sample("authorizer.json", tenant)
     assert invoke("authorizer", event) == {"isAuthorized": False}
     event["headers"]["x-api-key"] = tenant.api_key
-    assert invoke("authorizer", event) == {
+    answer = invoke("authorizer", event)
+    assert answer == {
         "isAuthorized": True,
-        "context": {"tenant_id": tenant.id},
+        "context": {
+            "tenant_id": tenant.id,
+            "key_id": answer["context"]["key_id"],
+            "key_kind": "tenant",
+        },
     }
 
 
@@ -134,6 +139,20 @@ def test_sweep_sample_scheduled_event_runs_and_reports_counts(
     counts = invoke("sweep", sample("sweep.json", tenant))
     assert isinstance(counts, dict)
     assert all(isinstance(n, int) for n in counts.values())
+
+
+def test_api_keys_sample_lists_the_tenants_keys(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("api_keys", sample("api_keys.json", tenant))
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"])["items"]
+
+
+def test_mcp_sample_initializes(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("mcp", sample("mcp.json", tenant))
+    assert response["statusCode"] == 200, response["body"]
+    result = json.loads(response["body"])["result"]
+    assert result["serverInfo"]["name"] == "keyfob"
+    assert "tools" in result["capabilities"]
 
 
 def test_proxy_sample_for_an_unknown_account_is_a_clean_404(invoke: Invoke, tenant: Tenant) -> None:
