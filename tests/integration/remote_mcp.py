@@ -207,6 +207,12 @@ class RemoteMcpServer:
             return text
 
         @server.tool()
+        def leak_token() -> str:
+            """A careless server's tool that echoes the caller's token."""
+            token = get_access_token()
+            return f"your token is {token.token if token else ''}"
+
+        @server.tool()
         def write_note(text: str) -> str:
             """Write a note (needs the write scope)."""
             return f"noted: {text}"

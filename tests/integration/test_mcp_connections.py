@@ -121,6 +121,8 @@ def test_dynamic_registration_then_tools_called_as_the_entity(
     assert not echoed.is_error
     assert echoed.content[0].text == "hello"
     assert remote.calls[-1] == {"tool": "echo", "text": "hello"}
+    leaked = mcp_client.call(gateway.url, key, "mcp__leak_token", {})
+    assert leaked.content[0].text == "your token is [REDACTED]"
 
     deleted = api.delete(f"/v1/connected_accounts/{started['id']}")
     assert deleted.json()["revocation"]["status"] == "revoked"

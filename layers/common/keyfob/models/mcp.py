@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from keyfob.models.types import Model, Url
 
 MCP_APP = "mcp"
-ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+# Never two separators in a row: `__` parts the alias from the remote tool's name.
+ALIAS_PATTERN = r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$"
 
 
 class McpSettings(Model):
@@ -21,7 +22,7 @@ class McpSettings(Model):
         default=None,
         description="The MCP endpoint (https). Default: the catalog app's remote MCP server.",
     )
-    alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN)] | None = Field(
+    alias: Annotated[str, StringConstraints(pattern=ALIAS_PATTERN, max_length=32)] | None = Field(
         default=None,
         description="Prefix of its tools at Keyfob's MCP gateway (`<alias>__<tool>`); "
         "default: the app's slug.",

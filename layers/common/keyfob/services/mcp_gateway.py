@@ -7,6 +7,7 @@ had and those asked for, and the user is sent to approve them."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from keyfob.core.errors import Conflict, Invalid, KeyfobError, NotFound
@@ -53,7 +54,8 @@ def _exchange(
     call answered 403 insufficient_scope steps up (a listing does not)."""
     held = credentials.usable(account.tenant_id, account.id)
     try:
-        return Remote(server_url, str(held.values["access_token"])).request(method, params)
+        token = str(held.values["access_token"])
+        return _redacted(Remote(server_url, token).request(method, params), token)
     except Refused as refused:
         if refused.status == 403:
             raise _forbidden(session, held.account, refused.challenge, method) from None
@@ -65,7 +67,8 @@ def _exchange(
                 {"connected_account_id": account.id},
             ) from None
     try:
-        return Remote(server_url, str(fresh["access_token"])).request(method, params)
+        token = str(fresh["access_token"])
+        return _redacted(Remote(server_url, token).request(method, params), token)
     except Refused as refused:
         if refused.status == 403:
             raise _forbidden(session, held.account, refused.challenge, method) from None
@@ -74,6 +77,15 @@ def _exchange(
             "The remote MCP server refused a fresh token; reconnect it",
             {"connected_account_id": account.id},
         ) from None
+
+
+def _redacted(result: dict[str, Any], token: str) -> dict[str, Any]:
+    """The server's answer, without the entity's token should the server echo it."""
+    text = json.dumps(result)
+    if token not in text:
+        return result
+    redacted: dict[str, Any] = json.loads(text.replace(json.dumps(token)[1:-1], "[REDACTED]"))
+    return redacted
 
 
 def listed(session: Session) -> list[dict[str, Any]]:
@@ -111,9 +123,8 @@ def call(
     alias, separator, tool = name.partition(SEPARATOR)
     if not separator or not tool:
         raise NotFound("tool_not_found", f"No tool {name!r}", {"tool": name})
-    activity.entity_id = entity_id = mcp_access.entity(
-        session, str(arguments.pop("entity_id")) if "entity_id" in arguments else None
-    )
+    # The arguments are the remote tool's own: the entity is the key's, or the header's.
+    activity.entity_id = entity_id = mcp_access.entity(session, None)
     found = _connections(session, entity_id).get(alias)
     if found is None:
         raise NotFound("tool_not_found", f"No tool {name!r} for this entity", {"tool": name})
