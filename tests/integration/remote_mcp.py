@@ -32,6 +32,7 @@ class McpAuthServer(OAuthServer):
         super().__init__()
         add = self._app.add_url_rule
         add("/.well-known/oauth-authorization-server", view_func=self._metadata)
+        add("/.well-known/openid-configuration", view_func=self._openid_metadata)
         add("/register", view_func=self._register, methods=["POST"])
 
     def reset(self) -> None:
@@ -42,6 +43,7 @@ class McpAuthServer(OAuthServer):
         self.client_metadata_documents = False
         self.fetched_documents: list[str] = []
         self.register_delay = 0.0
+        self.openid_only = False  # metadata by OpenID Connect discovery alone
 
     def start(self) -> McpAuthServer:
         super().start()
@@ -54,7 +56,13 @@ class McpAuthServer(OAuthServer):
         with self.lock:
             self.clients.pop(client_id, None)
 
+    def _openid_metadata(self) -> Any:
+        return self._document() if self.openid_only else (jsonify({}), 404)
+
     def _metadata(self) -> Any:
+        return (jsonify({}), 404) if self.openid_only else self._document()
+
+    def _document(self) -> Any:
         document = {
             "issuer": self.issuer,
             "authorization_endpoint": self.authorization_url,
@@ -158,6 +166,8 @@ class RemoteMcpServer:
     def __init__(self, auth: McpAuthServer) -> None:
         self.auth = auth
         self.calls: list[dict[str, Any]] = []
+        # Leave resource_metadata out of the 401: clients fall back to the well-known URIs.
+        self.bare_401 = False
         self._sock = _free_port()
         port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/mcp"
@@ -241,6 +251,18 @@ class RemoteMcpServer:
             self._thread.join(5)
 
 
+def _without_metadata_url(send: Any) -> Any:
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            message = {**message, "headers": [
+                (k, b'Bearer error="invalid_token"' if k == b"www-authenticate" else v)
+                for k, v in message["headers"]
+            ]}
+        await send(message)
+
+    return sending
+
+
 class _ScopeGuard:
     """ASGI middleware: a ``write_note`` call without the ``write`` scope is a 403
     insufficient_scope challenge (RFC 6750 3.1), as a server with per-tool scopes sends."""
@@ -252,6 +274,8 @@ class _ScopeGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        if self.owner.bare_401:
+            send = _without_metadata_url(send)
         chunks, more = [], True
         while more:
             message = await receive()

@@ -186,6 +186,24 @@ def test_connections_registering_at_once_all_use_the_one_registration_stored(
         assert approve(anonymous, attempt["redirect_url"])["status"] == "ACTIVE"
 
 
+def test_well_known_fallbacks_and_openid_discovery(
+    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+) -> None:
+    _, api = own
+    remote.bare_401, auth.openid_only = True, True
+    bare = requests.post(remote.url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=5)
+    assert bare.status_code == 401 and "resource_metadata" not in bare.headers["WWW-Authenticate"]
+    rfc8414 = f"{auth.base_url}/.well-known/oauth-authorization-server"
+    assert requests.get(rfc8414, timeout=5).status_code == 404
+    try:
+        started = initiate(api, integration(api, remote)["id"], "jo")
+    finally:
+        remote.bare_401 = False
+    assert started["redirect_url"].startswith(auth.authorization_url)
+    assert query(started["redirect_url"])["resource"] == remote.url
+    assert approve(anonymous, started["redirect_url"])["status"] == "ACTIVE"
+
+
 def test_keyfobs_client_id_metadata_document_where_the_server_takes_one(
     own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
     gateway: Gateway,

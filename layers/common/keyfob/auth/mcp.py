@@ -30,13 +30,12 @@ from typing import Any
 
 from keyfob.auth.authorization import authorization_url
 from keyfob.auth.base import Authorization, Context
-from keyfob.auth.mcp_discovery import Discovered, discover
+from keyfob.auth.mcp_discovery import Discovered, discover, post_json
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
 from keyfob.models.mcp import Grant
 from keyfob.models.records import RegistrationRecord
-from keyfob.security import http
 from keyfob.store import registrations
 
 CALLBACK_PATH = "/v1/oauth/callback"
@@ -144,13 +143,7 @@ def _register(endpoint: str, request: dict[str, Any]) -> dict[str, Any]:
     import requests
 
     try:
-        response = http.session().post(
-            endpoint,
-            json=request,
-            headers={"Accept": "application/json"},
-            timeout=http.timeout(),
-            allow_redirects=False,
-        )
+        response = post_json(endpoint, request, "application/json")
     except requests.RequestException:
         raise UpstreamFailed(
             "mcp_client_registration_failed", "The registration endpoint could not be reached"

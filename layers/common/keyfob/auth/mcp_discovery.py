@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.security import http
+
+if TYPE_CHECKING:
+    import requests
 
 _MAX_DOCUMENT = 64 * 1024
 _AUTH_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]+)')
@@ -106,18 +109,19 @@ def _document(url: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+def post_json(url: str, body: dict[str, Any], accept: str) -> requests.Response:
+    """A JSON POST through the egress guard, no redirect followed (raises requests')."""
+    return http.session().post(
+        url, json=body, headers={"Accept": accept}, timeout=http.timeout(), allow_redirects=False
+    )
+
+
 def probe(server_url: str) -> Challenge:
     """An unauthenticated request to the MCP server: its 401's challenge."""
     import requests
 
     try:
-        response = http.session().post(
-            server_url,
-            json=_PROBE,
-            headers={"Accept": "application/json, text/event-stream"},
-            timeout=http.timeout(),
-            allow_redirects=False,
-        )
+        response = post_json(server_url, _PROBE, "application/json, text/event-stream")
         response.close()
     except requests.RequestException:
         raise _unavailable("the MCP server could not be reached") from None

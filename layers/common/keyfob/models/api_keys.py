@@ -4,21 +4,14 @@ A key is shown once, when it is created; Keyfob keeps only its SHA-256 hash."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints, model_validator
 
 from keyfob.models.types import EntityId, Model, Slug
 
-# The MCP tools an agent key may be limited to (``operations``).
-AGENT_OPERATIONS = (
-    "list_apps",
-    "list_connections",
-    "connect_app",
-    "connection_status",
-    "call_api",
-    "remote_tools",
-)
+# The MCP tools an agent key may be limited to (``operations``): remote_tools stands for
+# every tool of the entity's remote MCP servers.
 Operation = Literal[
     "list_apps",
     "list_connections",
@@ -27,6 +20,7 @@ Operation = Literal[
     "call_api",
     "remote_tools",
 ]
+AGENT_OPERATIONS = get_args(Operation)
 KeyKind = Literal["tenant", "agent"]
 KEY_ID_PATTERN = r"^key_[a-z2-7]{24}$"
 MAX_LIFETIME_SECONDS = 366 * 24 * 3600
