@@ -67,6 +67,13 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     # The link, the integration, then one transaction: account, count, link used up;
     # Activated.
     "connect page submit (API key)": (3, 1, 1),
+    # The key's two items in one transaction.
+    "create agent key": (1, 0, 0),
+    # At the MCP endpoint, whose authorizer caches nothing: its GetItem of the key each
+    # time; then the entity's index, and the call's AgentActivity event.
+    "MCP: list_connections": (2, 0, 1),
+    # ... the account (is it the entity's?), then the proxy's reads and Decrypt.
+    "MCP: call_api (API key)": (4, 1, 1),
 }
 COUNTED = {"dynamodb": "DynamoDB", "kms": "KMS", "events": "EventBridge"}
 
@@ -209,6 +216,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         counts = gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"})
     assert counts["TokensRefreshed"] == 1, counts
     proxy_calls(results, call, provider, account_id, api_key_account)
+    mcp_calls(results, call, base, api_key_account)
     connect_page_calls(results, call, base, provider, api_key_integration["id"])
     with counted(results, "disable"):
         call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
@@ -258,6 +266,33 @@ def proxy_calls(
     with counted(results, "proxy, 401: refresh and retry"):
         answer = call("POST", path, 200, json=request)
     assert answer["status"] == 200, answer
+
+
+def mcp_calls(
+    results: dict[str, Counter[tuple[str, str]]],
+    call: Callable[..., Any],
+    base: str,
+    account: dict[str, Any],
+) -> None:
+    with counted(results, "create agent key"):
+        key = call("POST", "/v1/api_keys", 201, json={"entity_ids": [account["entity_id"]]})
+    agent = requests.Session()
+    agent.headers["Authorization"] = f"Bearer {key['api_key']}"
+    agent.headers["Accept"] = "application/json, text/event-stream"
+
+    def tool(name: str, arguments: dict[str, Any]) -> Any:
+        params = {"name": name, "arguments": arguments}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+        headers = {"MCP-Protocol-Version": "2025-11-25"}
+        answer = agent.post(f"{base}/v1/mcp", json=body, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert not answer.json()["result"]["isError"], answer.text
+
+    with counted(results, "MCP: list_connections"):
+        tool("list_connections", {})
+    request = {"connected_account_id": account["id"], "method": "GET", "path": "/me"}
+    with counted(results, "MCP: call_api (API key)"):
+        tool("call_api", request)
 
 
 def connect_page_calls(
