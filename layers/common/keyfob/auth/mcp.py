@@ -71,11 +71,12 @@ def _record_name(issuer: str) -> str:
 
 
 def _scopes(context: Context, discovered: Discovered, challenged: str | None) -> str | None:
-    """The challenge's scopes, else the resource's scopes_supported; with a step-up's
-    extra scopes (``scope`` among the params), and offline_access where the
-    authorization server offers it (a refresh token is asked for, never assumed)."""
+    """The challenge's scopes, else the resource's scopes_supported; with the
+    integration's own and a step-up's (``scope`` among the params), and offline_access
+    where the authorization server offers it (a refresh token is asked for, never
+    assumed)."""
     wanted = (challenged or "").split() or list(discovered.scopes)
-    wanted += context.params.get("scope", "").split()
+    wanted += [*context.integration.scopes, *context.params.get("scope", "").split()]
     offered = discovered.metadata.get("scopes_supported") or []
     if "offline_access" in offered:
         wanted.append("offline_access")

@@ -4,9 +4,9 @@ A key is shown once, when it is created; Keyfob keeps only its SHA-256 hash."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from keyfob.models.types import EntityId, Model, Slug
 
@@ -27,7 +27,23 @@ MAX_LIFETIME_SECONDS = 366 * 24 * 3600
 DEFAULT_AGENT_LIFETIME_SECONDS = 30 * 24 * 3600
 
 
+# What each kind takes, in the document's terms (the validator below says the same).
+_BY_KIND: dict[str, Any] = {
+    "if": {"properties": {"kind": {"const": "tenant"}}, "required": ["kind"]},
+    "then": {
+        "properties": {
+            "entity_ids": {"maxItems": 0},
+            "apps": {"type": "null"},
+            "operations": {"type": "null"},
+        }
+    },
+    "else": {"required": ["entity_ids"], "properties": {"entity_ids": {"minItems": 1}}},
+}
+
+
 class ApiKeyCreate(Model):
+    model_config = ConfigDict(json_schema_extra=_BY_KIND)
+
     kind: KeyKind = Field(
         default="agent",
         description="agent: restricted to entity_ids (and apps, operations), for the MCP "
@@ -53,7 +69,8 @@ class ApiKeyCreate(Model):
     def _restricted_as_its_kind(self) -> ApiKeyCreate:
         if self.kind == "agent" and not self.entity_ids:
             raise ValueError("an agent key needs entity_ids")
-        if self.kind == "tenant" and (self.entity_ids or self.apps or self.operations):
+        limited = self.apps is not None or self.operations is not None
+        if self.kind == "tenant" and (self.entity_ids or limited):
             raise ValueError("a tenant key is not restricted: no entity_ids, apps or operations")
         return self
 
