@@ -44,6 +44,7 @@ class McpAuthServer(OAuthServer):
         self.fetched_documents: list[str] = []
         self.register_delay = 0.0
         self.openid_only = False  # metadata by OpenID Connect discovery alone
+        self.secret_lifetime = 0  # seconds a registered client's secret lasts; 0: forever
 
     def start(self) -> McpAuthServer:
         super().start()
@@ -93,7 +94,8 @@ class McpAuthServer(OAuthServer):
         )
         answer = {**body, "client_id": client_id, "client_id_issued_at": int(time.time())}
         if secret:
-            answer |= {"client_secret": secret, "client_secret_expires_at": 0}
+            expires = int(time.time()) + self.secret_lifetime if self.secret_lifetime else 0
+            answer |= {"client_secret": secret, "client_secret_expires_at": expires}
         return jsonify(answer), 201
 
     def _metadata_client(self, client_id: str) -> None:

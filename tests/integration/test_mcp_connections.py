@@ -171,6 +171,20 @@ def test_a_pre_registered_client_and_registering_again_after_invalid_client(
     assert approve(anonymous, again["redirect_url"])["status"] == "ACTIVE"
 
 
+def test_a_registration_whose_secret_expires_is_made_again(
+    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+) -> None:
+    _, api = own
+    created = integration(api, remote)
+    auth.secret_lifetime = 30  # within Keyfob's minute of margin: expired for its purposes
+    first = query(initiate(api, created["id"], "kim")["redirect_url"])["client_id"]
+    auth.secret_lifetime = 0
+    second = initiate(api, created["id"], "kim")
+    assert len(auth.registrations) == 2
+    assert query(second["redirect_url"])["client_id"] != first
+    assert approve(anonymous, second["redirect_url"])["status"] == "ACTIVE"
+
+
 def test_connections_registering_at_once_all_use_the_one_registration_stored(
     own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
 ) -> None:

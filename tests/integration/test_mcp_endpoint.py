@@ -5,6 +5,7 @@ another entity; every tool call is an audit event."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -15,7 +16,7 @@ from mcp import Client
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
-from tests.integration import mcp_client
+from tests.integration import flows, mcp_client
 from tests.integration.bus import Published
 from tests.integration.flows import callback, create_integration
 from tests.integration.test_connect_links import Browser
@@ -153,6 +154,27 @@ def test_keys_limited_to_apps_and_tools_and_refused_when_deleted(
         f"{gateway.url}/v1/mcp", json=ping, headers=mcp_client.bearer(limited), timeout=10
     )
     assert refused_now.status_code == 403
+
+
+def test_an_expired_agent_key_is_refused(
+    gateway: Gateway, tenant_api: Api, own_tenant: Tenant
+) -> None:
+    created = tenant_api.post(
+        "/v1/api_keys", json={"entity_ids": ["fred"], "expires_in_seconds": 60}
+    ).json()
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {**mcp_client.bearer(created["api_key"]), "Accept": "application/json"}
+    url = f"{gateway.url}/v1/mcp"
+    assert requests.post(url, json=ping, headers=headers, timeout=10).status_code == 200
+    lookup = hashlib.sha256(created["api_key"].encode()).hexdigest()
+    client, table = flows.table()
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"APIKEY#{lookup}"}, "sk": {"S": "APIKEY"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "946684800"}},
+    )
+    assert requests.post(url, json=ping, headers=headers, timeout=10).status_code == 403
 
 
 def test_every_tool_call_is_an_audit_event_without_bodies(
