@@ -4,6 +4,7 @@ synchronous tests: each call opens a client, does its work and closes it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import anyio
@@ -36,7 +37,10 @@ def run(
             async with Client(transport, elicitation_callback=callback) as client:
                 return await work(client)
 
-    return anyio.run(connected)
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # the main thread for the whole session.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, connected).result()
 
 
 def bearer(key: str) -> dict[str, str]:
