@@ -12,12 +12,17 @@ from keyfob.catalog.schema import (
     Revocation,
     SchemeSpec,
 )
+from keyfob.catalog.scheme_parts import Exchange, GitHubAppSpec, JwtBearerSpec, OAuth1Spec
 
 __all__ = [
     "SLUG_PATTERN",
     "App",
     "AuthScheme",
     "CredentialPlacement",
+    "Exchange",
+    "GitHubAppSpec",
+    "JwtBearerSpec",
+    "OAuth1Spec",
     "ParamField",
     "Probe",
     "Revocation",
