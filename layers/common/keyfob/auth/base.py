@@ -80,6 +80,9 @@ class Family(ABC):
     renews: ClassVar[bool]
     # Whether ``revoke`` can end its grant at the provider.
     revocable: ClassVar[bool]
+    # Whether it renews with no refresh token: the grant is made again with the stored
+    # credential (client credentials, a JWT assertion, an exchange).
+    renews_itself: ClassVar[bool] = False
 
     @abstractmethod
     def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:

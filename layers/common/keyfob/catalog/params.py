@@ -17,6 +17,16 @@ ParamValues = dict[str, str | list[str]]
 
 def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
     """What the developer supplies once for an integration of this scheme."""
+    scopes = ParamField(
+        name="scopes",
+        display_name="Scopes",
+        type="string_list",
+        description="Scopes to request; the app's defaults when omitted.",
+        required=False,
+        default=list(scheme.default_scopes),
+    )
+    if scheme.type is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
+        return [scopes]  # each connection brings its own client
     if scheme.type is not AuthScheme.OAUTH2:
         return []
     return [
@@ -31,14 +41,7 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
             description="The OAuth client secret of your app registered with the provider.",
             secret=True,
         ),
-        ParamField(
-            name="scopes",
-            display_name="Scopes",
-            type="string_list",
-            description="Scopes to request; the app's defaults when omitted.",
-            required=False,
-            default=list(scheme.default_scopes),
-        ),
+        scopes,
     ]
 
 

@@ -34,6 +34,23 @@ _MCP_CREDENTIALS: dict[str, Any] = {
     "required": [],
     "dependentRequired": {"client_secret": ["client_id"]},
 }
+# Client credentials: each connection brings its client; the integration, scopes at most.
+_CLIENT_CREDENTIALS: dict[str, Any] = {
+    "if": {
+        "properties": {"auth_scheme": {"const": "OAUTH2_CLIENT_CREDENTIALS"}},
+        "required": ["auth_scheme"],
+    },
+    "then": {
+        "properties": {
+            "credentials": {
+                "properties": {"scopes": _OAUTH2_CREDENTIALS["properties"]["scopes"]},
+                "additionalProperties": False,
+            },
+            "mcp": {"type": "null"},
+            "require_confirmation": {"const": False},
+        }
+    },
+}
 _INTEGRATION_BY_SCHEME: dict[str, Any] = {
     "if": {"properties": {"auth_scheme": {"const": "OAUTH2"}}, "required": ["auth_scheme"]},
     "then": {
@@ -41,14 +58,17 @@ _INTEGRATION_BY_SCHEME: dict[str, Any] = {
         "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
         "else": {"required": ["credentials"], "properties": {"credentials": _OAUTH2_CREDENTIALS}},
     },
-    # The other schemes take their credential per connection, and no OAuth settings.
-    "else": {
-        "properties": {
-            "credentials": {"maxProperties": 0},
-            "oauth": {"type": "null"},
-            "mcp": {"type": "null"},
-            "require_confirmation": {"const": False},
-        }
+    "else": _CLIENT_CREDENTIALS
+    | {
+        # The other schemes take their credential per connection, and no OAuth settings.
+        "else": {
+            "properties": {
+                "credentials": {"maxProperties": 0},
+                "oauth": {"type": "null"},
+                "mcp": {"type": "null"},
+                "require_confirmation": {"const": False},
+            }
+        },
     },
 }
 

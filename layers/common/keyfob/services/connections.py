@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from keyfob import auth, catalog
-from keyfob.auth.base import Begun, Context
+from keyfob.auth.base import Begun, Context, GrantError
 from keyfob.catalog.params import url_problem
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.config import settings
@@ -25,6 +25,7 @@ from keyfob.models.records import (
 )
 from keyfob.models.types import Status
 from keyfob.services import events, records, transitions
+from keyfob.services.tokens import token_changes
 
 if TYPE_CHECKING:
     from keyfob.auth.upstream import ProbeResult
@@ -99,9 +100,7 @@ def start(
         created_at=created,
         updated_at=created,
     )
-    begun = auth.family(integration.auth_scheme).begin(
-        Context(integration, plain), secret, callback_url
-    )
+    begun = _begun(integration, plain, secret, callback_url)
     if begun.authorization is not None:
         url, state = authorization(
             integration, account.id, plain, account.return_url, callback_url, begun
@@ -115,6 +114,10 @@ def start(
     from keyfob.security import crypto
 
     identity = verified(integration, begun.credential, plain) if validate else AccountChanges()
+    family = auth.family(integration.auth_scheme)
+    if family.renews:  # a token obtained at once (client credentials, a JWT assertion)
+        renewal = token_changes(begun.credential, integration.oauth, 0, family.renews_itself)
+        identity = identity.merged(renewal)
     account = account.model_copy(
         update={
             **identity.model_dump(exclude_unset=True),
@@ -128,6 +131,31 @@ def start(
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
     logger.info("connection activated", extra={"connected_account_id": account.id})
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
+
+
+def _begun(
+    integration: IntegrationRecord,
+    plain: dict[str, str],
+    secret: Mapping[str, Any],
+    callback_url: str,
+) -> Begun:
+    """The family's start; a credential it was refused at the provider is a 4xx."""
+    try:
+        return auth.family(integration.auth_scheme).begin(
+            Context(integration, plain), secret, callback_url
+        )
+    except GrantError as exc:
+        if exc.transient:
+            raise UpstreamFailed(
+                "token_unavailable",
+                f"Could not obtain a token from {integration.app}: {exc}; retry",
+                {"app": integration.app},
+            ) from None
+        raise Invalid(
+            "credentials_rejected",
+            f"{integration.app} did not grant a token: {exc}",
+            {"app": integration.app, "error": exc.error},
+        ) from None
 
 
 def authorization(

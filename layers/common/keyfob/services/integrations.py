@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyfob import catalog
+from keyfob import auth, catalog
 from keyfob.auth import upstream
 from keyfob.catalog import AuthScheme
 from keyfob.catalog.params import integration_fields
@@ -38,9 +38,21 @@ def view(record: IntegrationRecord) -> IntegrationView:
 def _not_oauth(field: str, scheme: AuthScheme) -> Invalid:
     return Invalid(
         "invalid_oauth_settings",
-        f"{field} applies only to OAUTH2, not {scheme.value}",
+        f"{field} does not apply to {scheme.value}",
         {"invalid": [{"field": field, "reason": "not an OAUTH2 integration"}]},
     )
+
+
+def _check_private_key(pem: object) -> None:
+    """private_key_jwt: the client secret is the client's private key, checked now."""
+    from keyfob.auth.keys import signing_key_problem
+
+    if isinstance(pem, str) and (problem := signing_key_problem(pem)):
+        raise Invalid(
+            "invalid_credentials",
+            f"client_secret {problem} (private_key_jwt signs with it)",
+            {"invalid": [{"field": "client_secret", "reason": problem}]},
+        )
 
 
 def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
@@ -58,14 +70,16 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
     oauth = None
     if mcp is not None:
         oauth = mcp_integrations.oauth_settings(scheme)
-    elif scheme.type is AuthScheme.OAUTH2:
+    elif scheme.type in (AuthScheme.OAUTH2, AuthScheme.OAUTH2_CLIENT_CREDENTIALS):
         from keyfob.auth.oauth2 import effective_settings
 
         oauth = effective_settings(app, scheme, request.oauth)
     elif request.oauth is not None:
         raise _not_oauth("oauth", scheme.type)
-    elif request.require_confirmation:
+    if request.require_confirmation and not auth.family(scheme.type).redirects:
         raise _not_oauth("require_confirmation", scheme.type)
+    if oauth is not None and oauth.token_endpoint_auth_method == "private_key_jwt":
+        _check_private_key(values.get("client_secret"))
     api = (
         mcp_integrations.api_settings(mcp)
         if mcp is not None
