@@ -374,6 +374,7 @@ NO_PROBE: dict[tuple[str, AuthScheme], str] = {
     ("mailgun", BASIC): "domain sending keys may only POST messages",
     ("oauth2", OAUTH2): "a custom server has no known API",
     ("oauth2", OAUTH2_CLIENT_CREDENTIALS): "a custom server has no known API",
+    ("oauth1", AuthScheme.OAUTH1): "a custom server has no known API",
     ("public-api", AuthScheme.NO_AUTH): "a public API has no credential to prove",
     ("mcp", OAUTH2): "a remote MCP server is called with MCP requests, not an identity call",
     ("openai", API_KEY): "restricted keys without models.read get 401 on /models",

@@ -87,13 +87,19 @@ def test_the_document_says_which_credentials_an_oauth2_integration_takes() -> No
     by_mcp = IntegrationCreate.model_json_schema()["then"]
     documented = by_mcp["else"]["properties"]["credentials"]
     assert by_mcp["then"]["properties"]["credentials"]["required"] == []
-    machine = IntegrationCreate.model_json_schema()["else"]["then"]["properties"]["credentials"]
+    others = IntegrationCreate.model_json_schema()["else"]
+    machine = others["then"]["properties"]["credentials"]
+    consumer = others["else"]["then"]["properties"]["credentials"]
     for app in catalog.list_apps():
         for scheme in app.auth_schemes:
             fields = integration_fields(scheme)
             if scheme.type is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
                 # Each connection brings its own client: the integration gives scopes at most.
                 assert [f.name for f in fields] == list(machine["properties"]) == ["scopes"]
+                continue
+            if scheme.type is AuthScheme.OAUTH1:
+                assert [f.name for f in fields] == list(consumer["properties"])
+                assert consumer["required"] == ["client_id", "client_secret"]
                 continue
             if scheme.type is not AuthScheme.OAUTH2:
                 assert fields == []

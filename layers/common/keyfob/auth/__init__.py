@@ -19,6 +19,10 @@ def family(scheme: AuthScheme) -> Family:
         from keyfob.auth.oauth2 import OAuth2
 
         return OAuth2()
+    if scheme is AuthScheme.OAUTH1:
+        from keyfob.auth.oauth1 import OAuth1
+
+        return OAuth1()
     if scheme is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
         from keyfob.auth.m2m import ClientCredentials
 

@@ -27,6 +27,21 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
     )
     if scheme.type is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
         return [scopes]  # each connection brings its own client
+    if scheme.type is AuthScheme.OAUTH1:
+        return [
+            ParamField(
+                name="client_id",
+                display_name="Consumer key",
+                description="The consumer key (API key) of your app registered with the provider.",
+            ),
+            ParamField(
+                name="client_secret",
+                display_name="Consumer secret",
+                description="Its consumer secret (HMAC-SHA1), or its RSA private key in PEM "
+                "(RSA-SHA1).",
+                secret=True,
+            ),
+        ]
     if scheme.type is not AuthScheme.OAUTH2:
         return []
     return [

@@ -268,7 +268,9 @@ class SchemeSpec(BaseModel):
         templated: list[str] = []
         if self.oauth1 is not None:
             o = self.oauth1
-            templated += [o.request_token_url, o.authorization_url, o.access_token_url]
+            templated += [
+                url for url in (o.request_token_url, o.authorization_url, o.access_token_url) if url
+            ]
         if self.exchange is not None:
             templated += [*self.exchange.body.values(), *self.exchange.headers.values()]
             for name in self.exchange.basic_auth or ():

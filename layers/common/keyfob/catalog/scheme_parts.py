@@ -17,9 +17,10 @@ class OAuth1Spec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    request_token_url: str
-    authorization_url: str
-    access_token_url: str
+    # Null for a custom server, whose integration supplies them.
+    request_token_url: str | None = None
+    authorization_url: str | None = None
+    access_token_url: str | None = None
     signature_method: Literal["HMAC-SHA1", "RSA-SHA1"] = "HMAC-SHA1"
     signature_type: Literal["header", "query"] = Field(
         default="header", description="Where the oauth_* parameters go on signed requests."

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog import AuthScheme, OAuth1Spec
 from keyfob.models.mcp import McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import Model, ParamValue, Slug
@@ -34,6 +34,25 @@ _MCP_CREDENTIALS: dict[str, Any] = {
     "required": [],
     "dependentRequired": {"client_secret": ["client_id"]},
 }
+# OAuth 1.0a: the consumer key and secret (or RSA private key) of the developer's app.
+_OAUTH1: dict[str, Any] = {
+    "if": {"properties": {"auth_scheme": {"const": "OAUTH1"}}, "required": ["auth_scheme"]},
+    "then": {
+        "required": ["credentials"],
+        "properties": {
+            "credentials": {
+                "required": ["client_id", "client_secret"],
+                "properties": {
+                    name: _OAUTH2_CREDENTIALS["properties"][name]
+                    for name in ("client_id", "client_secret")
+                },
+                "additionalProperties": False,
+            },
+            "oauth": {"type": "null"},
+            "mcp": {"type": "null"},
+        },
+    },
+}
 # Client credentials: each connection brings its client; the integration, scopes at most.
 _CLIENT_CREDENTIALS: dict[str, Any] = {
     "if": {
@@ -60,14 +79,18 @@ _INTEGRATION_BY_SCHEME: dict[str, Any] = {
     },
     "else": _CLIENT_CREDENTIALS
     | {
-        # The other schemes take their credential per connection, and no OAuth settings.
-        "else": {
-            "properties": {
-                "credentials": {"maxProperties": 0},
-                "oauth": {"type": "null"},
-                "mcp": {"type": "null"},
-                "require_confirmation": {"const": False},
-            }
+        "else": _OAUTH1
+        | {
+            # The other schemes take their credential per connection, no OAuth settings.
+            "else": {
+                "properties": {
+                    "credentials": {"maxProperties": 0},
+                    "oauth": {"type": "null"},
+                    "oauth1": {"type": "null"},
+                    "mcp": {"type": "null"},
+                    "require_confirmation": {"const": False},
+                }
+            },
         },
     },
 }
@@ -87,6 +110,9 @@ class IntegrationCreate(Model):
         description="The app's integration_fields: client_id, client_secret, scopes.",
     )
     oauth: OAuthSettings | None = None
+    oauth1: OAuth1Spec | None = Field(
+        default=None, description="OAUTH1: endpoints and signing, over the catalog's."
+    )
     api: ApiSettings | None = None
     mcp: McpSettings | None = Field(
         default=None,
@@ -111,6 +137,9 @@ class IntegrationView(Model):
     client_id: str | None
     scopes: list[str]
     oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
+    oauth1: OAuth1Spec | None = Field(
+        default=None, description="Effective OAuth 1.0a settings, after overrides."
+    )
     api: ApiSettings | None = Field(description="Effective API settings, after overrides.")
     mcp: McpSettings | None = Field(default=None, description="The remote MCP server, if any.")
     require_confirmation: bool

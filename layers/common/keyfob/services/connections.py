@@ -133,6 +133,22 @@ def start(
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
 
 
+def _begin(
+    integration: IntegrationRecord,
+    plain: dict[str, str],
+    secret: Mapping[str, Any],
+    callback_url: str,
+) -> Begun:
+    family = auth.family(integration.auth_scheme)
+    context = Context(integration, plain)
+    if family.begins_with_secret:
+        from keyfob.services import integration_secrets
+
+        held = integration_secrets.with_secret(integration.tenant_id, integration.id)
+        context = held.context(plain)
+    return family.begin(context, secret, callback_url)
+
+
 def _begun(
     integration: IntegrationRecord,
     plain: dict[str, str],
@@ -141,9 +157,7 @@ def _begun(
 ) -> Begun:
     """The family's start; a credential it was refused at the provider is a 4xx."""
     try:
-        return auth.family(integration.auth_scheme).begin(
-            Context(integration, plain), secret, callback_url
-        )
+        return _begin(integration, plain, secret, callback_url)
     except GrantError as exc:
         if exc.transient:
             raise UpstreamFailed(
@@ -169,9 +183,7 @@ def authorization(
     """A new authorization attempt for an account: where to send the user, and the
     pending state the callback will match it by (its state value stored hashed)."""
     if begun is None:
-        begun = auth.family(integration.auth_scheme).begin(
-            Context(integration, params), {}, callback_url
-        )
+        begun = _begun(integration, params, {}, callback_url)
     assert begun.authorization is not None
     pending = StateRecord(
         state_hash=lookup_hash(begun.authorization.state),

@@ -27,6 +27,7 @@ def view(record: IntegrationRecord) -> IntegrationView:
         client_id=record.client_id,
         scopes=record.scopes,
         oauth=record.oauth,
+        oauth1=record.oauth1,
         api=record.api,
         mcp=record.mcp,
         require_confirmation=record.require_confirmation,
@@ -43,16 +44,21 @@ def _not_oauth(field: str, scheme: AuthScheme) -> Invalid:
     )
 
 
-def _check_private_key(pem: object) -> None:
-    """private_key_jwt: the client secret is the client's private key, checked now."""
+def _check_private_key(pem: object, signer: str = "private_key_jwt") -> None:
+    """The client secret is the client's private key, checked now."""
     from keyfob.auth.keys import signing_key_problem
 
     if isinstance(pem, str) and (problem := signing_key_problem(pem)):
         raise Invalid(
             "invalid_credentials",
-            f"client_secret {problem} (private_key_jwt signs with it)",
+            f"client_secret {problem} ({signer} signs with it)",
             {"invalid": [{"field": "client_secret", "reason": problem}]},
         )
+
+
+def _check_rsa_key(method: str, pem: object) -> None:
+    if method == "RSA-SHA1":
+        _check_private_key(pem, "RSA-SHA1")
 
 
 def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
@@ -76,6 +82,14 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         oauth = effective_settings(app, scheme, request.oauth)
     elif request.oauth is not None:
         raise _not_oauth("oauth", scheme.type)
+    oauth1 = None
+    if scheme.type is AuthScheme.OAUTH1:
+        from keyfob.auth.oauth1 import effective_settings as oauth1_settings
+
+        oauth1 = oauth1_settings(app, scheme, request.oauth1)
+        _check_rsa_key(oauth1.signature_method, values.get("client_secret"))
+    elif request.oauth1 is not None:
+        raise _not_oauth("oauth1", scheme.type)
     if request.require_confirmation and not auth.family(scheme.type).redirects:
         raise _not_oauth("require_confirmation", scheme.type)
     if oauth is not None and oauth.token_endpoint_auth_method == "private_key_jwt":
@@ -107,6 +121,7 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         client_id=client_id if isinstance(client_id, str) else None,
         scopes=scopes if isinstance(scopes, list) else [scopes],
         oauth=oauth,
+        oauth1=oauth1,
         api=api,
         mcp=mcp,
         require_confirmation=request.require_confirmation,
