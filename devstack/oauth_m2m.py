@@ -1,16 +1,18 @@
 """The demo provider's machine-to-machine parts, on Authlib's server components: the
-client credentials grant (RFC 6749 4.4) and JWT client authentication (RFC 7523 2.2,
-``private_key_jwt`` with the client's public key, ``client_secret_jwt`` with its secret)."""
+client credentials grant (RFC 6749 4.4), JWT client authentication (RFC 7523 2.2,
+``private_key_jwt`` with the client's public key, ``client_secret_jwt`` with its secret)
+and the JWT bearer grant (RFC 7523 2.1: a service account's assertion, its issuer the
+client id, signed with the client's private key)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
-from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion, JWTBearerGrant
 from joserfc.jwk import Key, OctKey, RSAKey
 
-from .oauth_grants import CLIENT_AUTH_METHODS, Client
+from .oauth_grants import CLIENT_AUTH_METHODS, TEST_USER, Client
 
 if TYPE_CHECKING:
     from .oauth_provider import OAuthServer
@@ -56,6 +58,38 @@ class MachineGrant(ClientCredentialsGrant):
             )
 
 
+class AssertionGrant(JWTBearerGrant):
+    """A JWT bearer grant; the assertion's claims are noted (a Google assertion carries
+    its scopes; a subject is a user the issuer acts as)."""
+
+    def get_audiences(self) -> list[str]:
+        owner: OAuthServer = self.server.owner
+        return [owner.token_url, *owner.extra_audiences]
+
+    def resolve_issuer_client(self, issuer: str) -> Client | None:
+        owner: OAuthServer = self.server.owner
+        with owner.lock:
+            client: Client | None = owner.clients.get(issuer)
+        return client
+
+    def resolve_client_public_key(self, client: Client) -> Key:
+        assert client.public_key is not None
+        return RSAKey.import_key(client.public_key)
+
+    def authenticate_user(self, subject: str) -> dict[str, str]:
+        return {**TEST_USER, "login": subject}
+
+    def has_granted_permission(self, client: Client, user: Any) -> bool:
+        return True
+
+    def process_assertion_claims(self, assertion: str) -> Any:
+        claims = super().process_assertion_claims(assertion)
+        with self.server.owner.lock:
+            self.server.owner.m2m_requests.append({"assertion": dict(claims)})
+        return claims
+
+
 def register(server: Any, owner: OAuthServer) -> None:
     server.register_grant(MachineGrant)
+    server.register_grant(AssertionGrant)
     server.register_client_auth_method(ASSERTION, ClientAssertion(owner))

@@ -89,6 +89,7 @@ class OAuthServer:
             self.api_requests: list[dict[str, Any]] = []
             self.m2m_requests: list[dict[str, Any]] = []
             self.assertion_ids: set[str] = set()
+            self.extra_audiences: list[str] = []
         self.deny_next_authorization = False
         self.api_status: int | None = None
         self.api_reply: ApiReply | None = None

@@ -375,6 +375,8 @@ NO_PROBE: dict[tuple[str, AuthScheme], str] = {
     ("oauth2", OAUTH2): "a custom server has no known API",
     ("oauth2", OAUTH2_CLIENT_CREDENTIALS): "a custom server has no known API",
     ("oauth1", AuthScheme.OAUTH1): "a custom server has no known API",
+    ("google", AuthScheme.JWT_BEARER): "a service account has no userinfo without email scope",
+    ("salesforce", AuthScheme.JWT_BEARER): "its API host comes from the token's instance_url",
     ("public-api", AuthScheme.NO_AUTH): "a public API has no credential to prove",
     ("mcp", OAUTH2): "a remote MCP server is called with MCP requests, not an identity call",
     ("openai", API_KEY): "restricted keys without models.read get 401 on /models",
@@ -681,4 +683,4 @@ def test_given_salesforce_then_tokens_without_expires_in_live_no_longer_than_a_s
 def test_given_catalog_then_only_salesforce_declares_a_token_lifetime() -> None:
     declared = [_scheme_id(pair) for pair in _schemes() if pair[1].token_lifetime_seconds]
 
-    assert declared == ["salesforce-OAUTH2"]
+    assert declared == ["salesforce-OAUTH2", "salesforce-JWT_BEARER"]

@@ -23,6 +23,10 @@ def family(scheme: AuthScheme) -> Family:
         from keyfob.auth.oauth1 import OAuth1
 
         return OAuth1()
+    if scheme is AuthScheme.JWT_BEARER:
+        from keyfob.auth.jwt_bearer import JwtBearer
+
+        return JwtBearer()
     if scheme is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
         from keyfob.auth.m2m import ClientCredentials
 

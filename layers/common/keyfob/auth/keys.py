@@ -3,9 +3,14 @@ key), checked when given so that a bad one is a clear 4xx, never a failed call l
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def signing_key_problem(pem: str) -> str | None:
-    """Why ``pem`` is not an RSA or EC private key Keyfob can sign with, or None."""
+if TYPE_CHECKING:
+    from joserfc.jwk import ECKey, RSAKey
+
+
+def signing_key(pem: str) -> RSAKey | ECKey:
+    """The RSA or EC private key in ``pem``; ValueError says why it is none."""
     from joserfc.errors import JoseError
     from joserfc.jwk import ECKey, RSAKey
 
@@ -14,5 +19,16 @@ def signing_key_problem(pem: str) -> str | None:
             key = kind.import_key(pem)
         except (JoseError, ValueError, TypeError):
             continue
-        return None if key.is_private else "is a public key, not a private key"
-    return "is not an RSA or EC private key in PEM"
+        if not key.is_private:
+            raise ValueError("is a public key, not a private key")
+        return key
+    raise ValueError("is not an RSA or EC private key in PEM")
+
+
+def signing_key_problem(pem: str) -> str | None:
+    """Why ``pem`` is not a private key Keyfob can sign with, or None."""
+    try:
+        signing_key(pem)
+    except ValueError as problem:
+        return str(problem)
+    return None

@@ -25,8 +25,8 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
         required=False,
         default=list(scheme.default_scopes),
     )
-    if scheme.type is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
-        return [scopes]  # each connection brings its own client
+    if scheme.type in (AuthScheme.OAUTH2_CLIENT_CREDENTIALS, AuthScheme.JWT_BEARER):
+        return [scopes]  # each connection brings its own client, or its own key
     if scheme.type is AuthScheme.OAUTH1:
         return [
             ParamField(

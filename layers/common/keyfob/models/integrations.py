@@ -34,65 +34,84 @@ _MCP_CREDENTIALS: dict[str, Any] = {
     "required": [],
     "dependentRequired": {"client_secret": ["client_id"]},
 }
-# OAuth 1.0a: the consumer key and secret (or RSA private key) of the developer's app.
-_OAUTH1: dict[str, Any] = {
-    "if": {"properties": {"auth_scheme": {"const": "OAUTH1"}}, "required": ["auth_scheme"]},
-    "then": {
-        "required": ["credentials"],
-        "properties": {
-            "credentials": {
-                "required": ["client_id", "client_secret"],
-                "properties": {
-                    name: _OAUTH2_CREDENTIALS["properties"][name]
-                    for name in ("client_id", "client_secret")
-                },
-                "additionalProperties": False,
-            },
-            "oauth": {"type": "null"},
-            "mcp": {"type": "null"},
-        },
-    },
+
+
+def _when(schemes: tuple[str, ...], then: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"auth_scheme": {"enum": list(schemes)}}, "required": ["auth_scheme"]},
+        "then": then,
+    }
+
+
+def _credentials(*names: str) -> dict[str, Any]:
+    """The integration's credentials of these names, all required."""
+    return {
+        "required": list(names),
+        "properties": {name: _CREDENTIAL_FIELDS[name] for name in names},
+        "additionalProperties": False,
+    }
+
+
+_CREDENTIAL_FIELDS: dict[str, Any] = {
+    **_OAUTH2_CREDENTIALS["properties"],
+    "app_slug": {"type": "string", "minLength": 1},
 }
-# Client credentials: each connection brings its client; the integration, scopes at most.
-_CLIENT_CREDENTIALS: dict[str, Any] = {
-    "if": {
-        "properties": {"auth_scheme": {"const": "OAUTH2_CLIENT_CREDENTIALS"}},
-        "required": ["auth_scheme"],
-    },
-    "then": {
-        "properties": {
-            "credentials": {
-                "properties": {"scopes": _OAUTH2_CREDENTIALS["properties"]["scopes"]},
-                "additionalProperties": False,
-            },
-            "mcp": {"type": "null"},
-            "require_confirmation": {"const": False},
-        }
-    },
-}
+_ALL = tuple(s.value for s in AuthScheme)
+
+
+def _but(*kept: str) -> tuple[str, ...]:
+    return tuple(s for s in _ALL if s not in kept)
+
+
+_TOKEN_URL = ("OAUTH2", "OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER", "TWO_STEP")
+_REDIRECTING = ("OAUTH2", "OAUTH1", "GITHUB_APP")
 _INTEGRATION_BY_SCHEME: dict[str, Any] = {
-    "if": {"properties": {"auth_scheme": {"const": "OAUTH2"}}, "required": ["auth_scheme"]},
-    "then": {
-        "if": {"properties": {"mcp": {"type": "object"}}, "required": ["mcp"]},
-        "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
-        "else": {"required": ["credentials"], "properties": {"credentials": _OAUTH2_CREDENTIALS}},
-    },
-    "else": _CLIENT_CREDENTIALS
-    | {
-        "else": _OAUTH1
-        | {
-            # The other schemes take their credential per connection, no OAuth settings.
-            "else": {
-                "properties": {
-                    "credentials": {"maxProperties": 0},
-                    "oauth": {"type": "null"},
-                    "oauth1": {"type": "null"},
-                    "mcp": {"type": "null"},
-                    "require_confirmation": {"const": False},
-                }
+    "allOf": [
+        _when(
+            ("OAUTH2",),
+            {
+                "if": {"properties": {"mcp": {"type": "object"}}, "required": ["mcp"]},
+                "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
+                "else": {
+                    "required": ["credentials"],
+                    "properties": {"credentials": _OAUTH2_CREDENTIALS},
+                },
             },
-        },
-    },
+        ),
+        # Each connection brings its own client, or its own key: the integration, scopes.
+        _when(
+            ("OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER"),
+            {"properties": {"credentials": {**_credentials("scopes"), "required": []}}},
+        ),
+        # OAuth 1.0a: the consumer key and secret (or RSA private key) of the developer's app.
+        _when(
+            ("OAUTH1",),
+            {
+                "required": ["credentials"],
+                "properties": {"credentials": _credentials("client_id", "client_secret")},
+            },
+        ),
+        # A GitHub App: its client ID (or app ID), private key and slug.
+        _when(
+            ("GITHUB_APP",),
+            {
+                "required": ["credentials"],
+                "properties": {
+                    "credentials": _credentials("client_id", "client_secret", "app_slug")
+                },
+            },
+        ),
+        # The others take their credential per connection.
+        _when(
+            _but("OAUTH2", "OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER", "OAUTH1", "GITHUB_APP"),
+            {"properties": {"credentials": {"maxProperties": 0}}},
+        ),
+        _when(_but(*_TOKEN_URL), {"properties": {"oauth": {"type": "null"}}}),
+        _when(_but("OAUTH1"), {"properties": {"oauth1": {"type": "null"}}}),
+        _when(_but("GITHUB_APP"), {"properties": {"github_app": {"type": "null"}}}),
+        _when(_but("OAUTH2"), {"properties": {"mcp": {"type": "null"}}}),
+        _when(_but(*_REDIRECTING), {"properties": {"require_confirmation": {"const": False}}}),
+    ]
 }
 
 

@@ -7,6 +7,7 @@ from keyfob.auth import upstream
 from keyfob.catalog import AuthScheme
 from keyfob.catalog.params import integration_fields
 from keyfob.catalog.params import validate as validate_params
+from keyfob.catalog.schema import TOKEN_URL_SCHEMES
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, new_id, now
 from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
@@ -76,7 +77,7 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
     oauth = None
     if mcp is not None:
         oauth = mcp_integrations.oauth_settings(scheme)
-    elif scheme.type in (AuthScheme.OAUTH2, AuthScheme.OAUTH2_CLIENT_CREDENTIALS):
+    elif scheme.type in TOKEN_URL_SCHEMES:
         from keyfob.auth.oauth2 import effective_settings
 
         oauth = effective_settings(app, scheme, request.oauth)
