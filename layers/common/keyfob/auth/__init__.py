@@ -23,6 +23,10 @@ def family(scheme: AuthScheme) -> Family:
         from keyfob.auth.oauth1 import OAuth1
 
         return OAuth1()
+    if scheme is AuthScheme.GITHUB_APP:
+        from keyfob.auth.github_app import GitHubApp
+
+        return GitHubApp()
     if scheme is AuthScheme.JWT_BEARER:
         from keyfob.auth.jwt_bearer import JwtBearer
 

@@ -114,6 +114,11 @@ class Family(ABC):
 
         return placed(scheme, values)
 
+    def identity(self, credential: Mapping[str, Any]) -> ProbeResult | None:
+        """The upstream account as the grant itself names it, when it does (a GitHub App
+        installation's account): no identity call is made then."""
+        return None
+
     def probe(
         self,
         api: ApiSettings,

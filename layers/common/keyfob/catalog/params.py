@@ -42,6 +42,26 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
                 secret=True,
             ),
         ]
+    if scheme.type is AuthScheme.GITHUB_APP:
+        return [
+            ParamField(
+                name="client_id",
+                display_name="Client ID",
+                description="The GitHub App's client ID (or its app ID): the iss of its JWT.",
+            ),
+            ParamField(
+                name="client_secret",
+                display_name="Private key",
+                description="The GitHub App's private key in PEM.",
+                secret=True,
+            ),
+            ParamField(
+                name="app_slug",
+                display_name="App slug",
+                description="The app's slug: https://github.com/apps/<slug>.",
+                pattern=r"^[a-z0-9][a-z0-9-]{0,99}$",
+            ),
+        ]
     if scheme.type is not AuthScheme.OAUTH2:
         return []
     return [

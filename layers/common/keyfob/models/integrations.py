@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import AuthScheme, OAuth1Spec
+from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
 from keyfob.models.mcp import McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import Model, ParamValue, Slug
@@ -132,6 +132,9 @@ class IntegrationCreate(Model):
     oauth1: OAuth1Spec | None = Field(
         default=None, description="OAUTH1: endpoints and signing, over the catalog's."
     )
+    github_app: GitHubAppSpec | None = Field(
+        default=None, description="GITHUB_APP: GitHub's endpoints, over the catalog's."
+    )
     api: ApiSettings | None = None
     mcp: McpSettings | None = Field(
         default=None,
@@ -158,6 +161,9 @@ class IntegrationView(Model):
     oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
     oauth1: OAuth1Spec | None = Field(
         default=None, description="Effective OAuth 1.0a settings, after overrides."
+    )
+    github_app: GitHubAppSpec | None = Field(
+        default=None, description="Effective GitHub App settings, after overrides."
     )
     api: ApiSettings | None = Field(description="Effective API settings, after overrides.")
     mcp: McpSettings | None = Field(default=None, description="The remote MCP server, if any.")

@@ -73,7 +73,7 @@ def complete(query: Mapping[str, str]) -> Outcome:
     from keyfob.security import crypto
 
     changes = identity.merged(
-        tokens.token_changes(token_set, integration.record.oauth, Increment())
+        tokens.token_changes(token_set, oauth, Increment(), family.renews_itself)
     ).model_copy(
         update={
             "secret": crypto.seal_account(

@@ -234,6 +234,8 @@ def identified(
     integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
 ) -> AccountChanges:
     """Which upstream account was connected; best effort, it never fails a connection."""
+    if (named := auth.family(integration.auth_scheme).identity(credential)) is not None:
+        return _identity(named)
     if integration.api is None or integration.api.identity is None:
         return AccountChanges()
     result = _probe(integration, credential, params)

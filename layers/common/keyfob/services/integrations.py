@@ -29,6 +29,7 @@ def view(record: IntegrationRecord) -> IntegrationView:
         scopes=record.scopes,
         oauth=record.oauth,
         oauth1=record.oauth1,
+        github_app=record.github_app,
         api=record.api,
         mcp=record.mcp,
         require_confirmation=record.require_confirmation,
@@ -91,6 +92,16 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         _check_rsa_key(oauth1.signature_method, values.get("client_secret"))
     elif request.oauth1 is not None:
         raise _not_oauth("oauth1", scheme.type)
+    github_app = None
+    if scheme.type is AuthScheme.GITHUB_APP:
+        from keyfob.auth.github_app import effective_settings as github_app_settings
+
+        slug = values.get("app_slug")
+        assert isinstance(slug, str)
+        github_app = github_app_settings(app, scheme, request.github_app, slug)
+        _check_private_key(values.get("client_secret"), "the app's JWT")
+    elif request.github_app is not None:
+        raise _not_oauth("github_app", scheme.type)
     if request.require_confirmation and not auth.family(scheme.type).redirects:
         raise _not_oauth("require_confirmation", scheme.type)
     if oauth is not None and oauth.token_endpoint_auth_method == "private_key_jwt":
@@ -123,6 +134,7 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         scopes=scopes if isinstance(scopes, list) else [scopes],
         oauth=oauth,
         oauth1=oauth1,
+        github_app=github_app,
         api=api,
         mcp=mcp,
         require_confirmation=request.require_confirmation,
