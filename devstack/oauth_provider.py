@@ -73,6 +73,7 @@ class OAuthServer:
         add("/revoke", view_func=lambda: revoke("revocation"), methods=["POST"])
         add("/userinfo", view_func=self._userinfo, methods=["GET"])
         add("/public/<path:path>", view_func=self._public, methods=["GET", "POST"])
+        add("/login", view_func=self._login, methods=["POST"])
         for rule in ("/api/", "/api/<path:path>"):
             add(rule, view_func=self._api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
@@ -90,6 +91,7 @@ class OAuthServer:
             self.m2m_requests: list[dict[str, Any]] = []
             self.assertion_ids: set[str] = set()
             self.extra_audiences: list[str] = []
+            self.logins: dict[str, str] = {}
         self.deny_next_authorization = False
         self.api_status: int | None = None
         self.api_reply: ApiReply | None = None
@@ -233,6 +235,24 @@ class OAuthServer:
             reply = self.api_reply
             return Response(reply.body, status=reply.status, headers=reply.headers)
         return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
+
+    def _login(self) -> Any:
+        """A two-step API's login: a JSON username and password for a short-lived token
+        the resource API takes, in {"data": {"token", "ttl"}}."""
+        body = request.get_json(silent=True) or {}
+        username, password = str(body.get("username", "")), str(body.get("password", ""))
+        with self.lock:
+            self.token_requests.append({"grant_type": "login", "client_id": username, "form": {}})
+            known = self.logins.get(username)
+        if known is None or not secrets.compare_digest(known, password):
+            return jsonify({"error": "invalid_grant"}), 401
+        token = secrets.token_urlsafe(32)
+        issued = IssuedToken(
+            username, f"login:{token}", token, None, "", time.time(), self.expires_in
+        )
+        with self.lock:
+            self.by_access[token] = issued
+        return jsonify({"data": {"token": token, "ttl": self.expires_in}})
 
     def _public(self, path: str) -> Any:
         """A public API: answers anyone, and says what credential it saw (none, it should)."""

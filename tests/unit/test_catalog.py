@@ -375,6 +375,7 @@ NO_PROBE: dict[tuple[str, AuthScheme], str] = {
     ("oauth2", OAUTH2): "a custom server has no known API",
     ("oauth2", OAUTH2_CLIENT_CREDENTIALS): "a custom server has no known API",
     ("oauth1", AuthScheme.OAUTH1): "a custom server has no known API",
+    ("demo-login", AuthScheme.TWO_STEP): "a demo API: the integration names its API",
     ("github", AuthScheme.GITHUB_APP): "the installation's account comes from the app's JWT",
     ("google", AuthScheme.JWT_BEARER): "a service account has no userinfo without email scope",
     ("salesforce", AuthScheme.JWT_BEARER): "its API host comes from the token's instance_url",

@@ -27,6 +27,10 @@ def family(scheme: AuthScheme) -> Family:
         from keyfob.auth.github_app import GitHubApp
 
         return GitHubApp()
+    if scheme is AuthScheme.TWO_STEP:
+        from keyfob.auth.two_step import TwoStep
+
+        return TwoStep()
     if scheme is AuthScheme.JWT_BEARER:
         from keyfob.auth.jwt_bearer import JwtBearer
 

@@ -4,7 +4,7 @@ two-step scheme's exchange."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,7 +94,9 @@ class Exchange(BaseModel):
 
     method: Literal["POST", "GET", "PUT"] = "POST"
     body_format: Literal["json", "form", "none"] = "json"
-    body: dict[str, str] = Field(default_factory=dict)
+    body: dict[str, Any] = Field(
+        default_factory=dict, description="A JSON template: its strings may hold placeholders."
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     basic_auth: tuple[str, str] | None = Field(
         default=None, description="Connection fields sent as HTTP Basic (username, password)."
