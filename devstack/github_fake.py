@@ -1,8 +1,13 @@
 """A loopback fake of GitHub's App API (no library serves one), on Flask: the install
 page (which installs at once for a fixed organization and sends the browser to the app's
-setup URL), installation access tokens bought with the app's JWT (RS256, verified with
-joserfc against the app's public key: iss, a lifetime of ten minutes at most),
-the installation, token revocation, and a REST API that takes installation tokens."""
+setup URL with a user authorization code, as GitHub does when the app requests user
+authorization during installation; ``?login=`` names the signed-in user, ``octocat``
+by default), the code exchanged for a user access token (the app's client ID and client
+secret), the user's installations (``GET /user/installations``, two a page so that
+lists cross pages, with a Link header), installation access tokens bought with the app's
+JWT (RS256, verified with joserfc against the app's public key: iss, a lifetime of ten
+minutes at most), the installation, token revocation, and a REST API that takes
+installation tokens."""
 
 from __future__ import annotations
 
@@ -30,6 +35,9 @@ class RegisteredApp:
     client_id: str
     public_key: str
     setup_url: str
+    client_secret: str
+    # "Request user authorization (OAuth) during installation": the redirect has a code.
+    oauth_on_install: bool = True
     installations: list[int] = field(default_factory=list)
 
 
@@ -41,6 +49,10 @@ class GitHubFake:
         self.token_requests: list[dict[str, Any]] = []
         self.revoked: list[str] = []
         self.api_requests: list[dict[str, Any]] = []
+        self.owners: dict[int, str] = {}  # installation -> the login that installed it
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (client_id, login)
+        self.user_tokens: dict[str, tuple[str, str]] = {}  # token -> (client_id, login)
+        self.page_size = 2
         self._next_installation = 40000
         self._httpd: BaseWSGIServer | None = None
         app = self._app = Flask(__name__)
@@ -52,6 +64,8 @@ class GitHubFake:
             methods=["POST"],
         )
         add("/app/installations/<int:installation>", view_func=self._installation)
+        add("/login/oauth/access_token", view_func=self._user_token, methods=["POST"])
+        add("/user/installations", view_func=self._user_installations)
         add("/installation/token", view_func=self._revoke, methods=["DELETE"])
         add("/api/<path:path>", view_func=self._api, methods=["GET", "POST"])
 
@@ -66,18 +80,36 @@ class GitHubFake:
         if httpd is not None:
             close(httpd)
 
-    def register_app(self, public_key: str, setup_url: str) -> RegisteredApp:
+    def register_app(
+        self, public_key: str, setup_url: str, oauth_on_install: bool = True
+    ) -> RegisteredApp:
         registered = RegisteredApp(
-            f"keyfob-{secrets.token_hex(4)}", f"Iv23li{secrets.token_hex(6)}", public_key, setup_url
+            f"keyfob-{secrets.token_hex(4)}",
+            f"Iv23li{secrets.token_hex(6)}",
+            public_key,
+            setup_url,
+            secrets.token_hex(20),
+            oauth_on_install,
         )
         with self.lock:
             self.apps[registered.slug] = registered
         return registered
 
+    def install_for(self, slug: str, login: str) -> int:
+        """An installation of the app made by this user, out of band."""
+        with self.lock:
+            self._next_installation += 1
+            installation = self._next_installation
+            self.apps[slug].installations.append(installation)
+            self.owners[installation] = login
+        return installation
+
     def settings(self) -> dict[str, str]:
         """An integration's github_app overrides for this fake."""
         return {
             "install_url": f"{self.base_url}/apps/{{app_slug}}/installations/new",
+            "oauth_token_url": f"{self.base_url}/login/oauth/access_token",
+            "user_installations_url": f"{self.base_url}/user/installations",
             "installation_token_url": (
                 f"{self.base_url}/app/installations/{{installation_id}}/access_tokens"
             ),
@@ -86,12 +118,15 @@ class GitHubFake:
         }
 
     def _install(self, slug: str) -> Any:
-        with self.lock:
-            registered = self.apps[slug]
-            self._next_installation += 1
-            installation = self._next_installation
-            registered.installations.append(installation)
+        login = request.args.get("login", "octocat")
+        installation = self.install_for(slug, login)
+        registered = self.apps[slug]
         query = f"installation_id={installation}&setup_action=install"
+        if registered.oauth_on_install:
+            code = secrets.token_hex(10)
+            with self.lock:
+                self.codes[code] = (registered.client_id, login)
+            query += f"&code={code}"
         if state := request.args.get("state"):
             query += f"&state={state}"
         return redirect(f"{registered.setup_url}?{query}", 302)
@@ -132,6 +167,47 @@ class GitHubFake:
             "repository_selection": "all",
         }
         return jsonify(answer), 201
+
+    def _user_token(self) -> Any:
+        """GitHub's web flow token endpoint: errors come with a 200, as GitHub's do."""
+        form = request.form
+        with self.lock:
+            issued = self.codes.pop(form.get("code", ""), None)
+            app = next(
+                (a for a in self.apps.values() if a.client_id == form.get("client_id")), None
+            )
+        if app is None or not secrets.compare_digest(
+            app.client_secret, form.get("client_secret", "")
+        ):
+            return jsonify({"error": "incorrect_client_credentials"})
+        if issued is None or issued[0] != app.client_id:
+            return jsonify({"error": "bad_verification_code"})
+        token = f"ghu_{secrets.token_urlsafe(27)}"
+        with self.lock:
+            self.user_tokens[token] = issued
+        return jsonify({"access_token": token, "token_type": "bearer", "scope": ""})
+
+    def _user_installations(self) -> Any:
+        bearer = request.headers.get("Authorization", "").partition("Bearer ")[2]
+        with self.lock:
+            user = self.user_tokens.get(bearer)
+            if user is None:
+                return jsonify({"message": "Bad credentials"}), 401
+            client_id, login = user
+            app = next(a for a in self.apps.values() if a.client_id == client_id)
+            mine = [i for i in app.installations if self.owners.get(i) == login]
+        size = min(int(request.args.get("per_page", 30)), self.page_size)
+        page = int(request.args.get("page", 1))
+        shown = mine[(page - 1) * size : page * size]
+        body = {
+            "total_count": len(mine),
+            "installations": [{"id": i, "account": ORG, "app_slug": app.slug} for i in shown],
+        }
+        response = jsonify(body)
+        if page * size < len(mine):
+            following = f"{self.base_url}/user/installations?per_page={size}&page={page + 1}"
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return response
 
     def _installation(self, installation: int) -> Any:
         if self._app_of(installation) is None:

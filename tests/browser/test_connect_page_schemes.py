@@ -83,7 +83,7 @@ def test_an_oauth1_link_goes_to_the_provider_and_back(
 def test_a_github_app_link_installs_the_app_and_comes_back(
     api: Api, github: GitHubFake, app_server: AppServer, page: Any
 ) -> None:
-    integration_id, _ = github_app.integration(api, github)
+    integration_id, _, _ = github_app.integration(api, github)
     page.goto(link_for(api, integration_id, app_server)["url"])
     page.get_by_role("button", name="Continue to GitHub").click()
 

@@ -1,7 +1,10 @@
 """GitHub App installations over the local gateway, against a loopback fake of GitHub's
 App API (Flask; the app JWT verified with joserfc): the install redirect through the
-initiate/callback flow and its state check, the installation token bought with the
-app's JWT, renewed when due (on read and by the scheduled run), proxied, revoked."""
+initiate/callback flow and its state check, the installation checked against the
+installing user's own (the redirect's code for a user token, then their installations,
+across pages), the installation token bought with the app's JWT, renewed when due (on
+read and by the scheduled run), proxied, revoked; a pasted foreign installation_id and
+a redirect without a code fail the connection before any installation token is bought."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import pytest
 import requests
 
 from devstack.gateway import Gateway
-from devstack.github_fake import ORG, GitHubFake
+from devstack.github_fake import ORG, GitHubFake, RegisteredApp
+from keyfob.core.urls import with_query
 from tests.conftest import Api, Tenant
 from tests.integration.bus import Published
 from tests.integration.flows import (
@@ -34,9 +38,11 @@ def github() -> Iterator[GitHubFake]:
     server.stop()
 
 
-def integration(api: Api, github: GitHubFake) -> tuple[str, str]:
+def integration(
+    api: Api, github: GitHubFake, oauth_on_install: bool = True
+) -> tuple[str, str, RegisteredApp]:
     private, public = key_pair()
-    registered = github.register_app(public, f"{api.base_url}/v1/oauth/callback")
+    registered = github.register_app(public, f"{api.base_url}/v1/oauth/callback", oauth_on_install)
     response = api.post(
         "/v1/integrations",
         json={
@@ -46,6 +52,7 @@ def integration(api: Api, github: GitHubFake) -> tuple[str, str]:
                 "client_id": registered.client_id,
                 "client_secret": private,
                 "app_slug": registered.slug,
+                "oauth_client_secret": registered.client_secret,
             },
             "github_app": github.settings(),
             "api": {"base_url": github.api_url},
@@ -53,10 +60,12 @@ def integration(api: Api, github: GitHubFake) -> tuple[str, str]:
     )
     assert response.status_code == 201, response.text
     assert private not in response.text
-    return str(response.json()["id"]), private
+    assert registered.client_secret not in response.text
+    return str(response.json()["id"]), private, registered
 
 
-def install(api: Api, anonymous: Api, integration_id: str) -> dict[str, Any]:
+def at_github(api: Api, integration_id: str, login: str) -> tuple[dict[str, Any], str]:
+    """A connection started, and where GitHub sends the browser once this user installed."""
     started = api.post(
         "/v1/connected_accounts",
         json={"integration_id": integration_id, "entity_id": "gh", "redirect_url": RETURN_URL},
@@ -65,14 +74,22 @@ def install(api: Api, anonymous: Api, integration_id: str) -> dict[str, Any]:
     account = started.json()
     assert account["status"] == "INITIATED"
     assert "/installations/new?state=" in account["redirect_url"]
-    at_github = requests.get(account["redirect_url"], allow_redirects=False, timeout=10)
-    assert at_github.status_code == 302
-    back = at_github.headers["Location"]
+    url = with_query(account["redirect_url"], {"login": login})
+    installed = requests.get(url, allow_redirects=False, timeout=10)
+    assert installed.status_code == 302
+    back = installed.headers["Location"]
     assert query_of(back)["setup_action"] == "install"
+    return dict(account), back
+
+
+def install(
+    api: Api, anonymous: Api, integration_id: str, login: str = "octocat"
+) -> dict[str, Any]:
+    account, back = at_github(api, integration_id, login)
     done = callback(anonymous, back)
     assert done.status_code == 302, done.text
     assert "status=ACTIVE" in done.headers["Location"]
-    return dict(account)
+    return account
 
 
 def test_an_installation_connects_renews_proxies_and_revokes(
@@ -83,9 +100,10 @@ def test_an_installation_connects_renews_proxies_and_revokes(
     gateway: Gateway,
     published: Published,
 ) -> None:
-    # Given a GitHub App integration
-    integration_id, private = integration(api, github)
-    # When a user installs the app through Keyfob's install redirect
+    # Given a GitHub App integration, and a user who installed the app twice before
+    integration_id, private, registered = integration(api, github)
+    earlier = [github.install_for(registered.slug, "octocat") for _ in range(2)]
+    # When the user installs the app through Keyfob's install redirect
     account = install(api, anonymous, integration_id)
     # Then the account is ACTIVE, named after the installation's organization
     got = api.get(f"/v1/connected_accounts/{account['id']}").json()
@@ -93,7 +111,10 @@ def test_an_installation_connects_renews_proxies_and_revokes(
     assert got["upstream_display_name"] == ORG["login"]
     assert got["token_expires_at"] is not None
     held = credentials(api, account["id"])
-    assert held["installation_id"].isdigit()
+    # And the installation is the new one, found on the second page of the user's list
+    assert int(held["installation_id"]) not in earlier
+    assert github.owners[int(held["installation_id"])] == "octocat"
+    assert not any(k.startswith("ghu_") for k in map(str, held.values()))
     first = held["access_token"]
     # And the proxy calls GitHub's API with the installation token
     answer = api.post(
@@ -119,6 +140,60 @@ def test_an_installation_connects_renews_proxies_and_revokes(
     assert github.revoked == [third]
 
 
+def test_a_pasted_foreign_installation_fails_and_no_token_is_bought(
+    api: Api, anonymous: Api, github: GitHubFake
+) -> None:
+    # Given a customer's installation of the app, connected through Keyfob
+    integration_id, _, _ = integration(api, github)
+    victim = credentials(api, install(api, anonymous, integration_id)["id"])["installation_id"]
+    # When another user installs the app for themselves, and pastes the customer's
+    # installation_id into the redirect that carries their own code
+    account, back = at_github(api, integration_id, "mallory")
+    before = len(github.token_requests)
+    forged = with_query(back, {"installation_id": victim})
+    done = callback(anonymous, forged)
+    # Then the connection fails with the reason, and no installation token was bought
+    assert done.status_code == 302, done.text
+    assert "status=FAILED" in done.headers["Location"]
+    got = api.get(f"/v1/connected_accounts/{account['id']}").json()
+    assert got["status"] == "FAILED"
+    assert "not one the authorizing GitHub user can access" in got["status_reason"]
+    assert github.token_requests[before:] == []
+    assert api.get(f"/v1/connected_accounts/{account['id']}/credentials").status_code >= 400
+
+
+def test_an_install_redirect_without_a_code_fails_and_no_token_is_bought(
+    api: Api, anonymous: Api, github: GitHubFake
+) -> None:
+    # Given an app that does not request user authorization during installation
+    integration_id, _, _ = integration(api, github, oauth_on_install=False)
+    account, back = at_github(api, integration_id, "octocat")
+    assert "code" not in query_of(back)
+    before = len(github.token_requests)
+    # When GitHub sends the browser back with an installation_id alone
+    done = callback(anonymous, back)
+    # Then the connection fails, and no installation token was bought
+    assert done.status_code == 302, done.text
+    got = api.get(f"/v1/connected_accounts/{account['id']}").json()
+    assert got["status"] == "FAILED"
+    assert "no code" in got["status_reason"]
+    assert github.token_requests[before:] == []
+
+
+def test_an_integration_without_the_client_secret_is_a_4xx(api: Api, github: GitHubFake) -> None:
+    private, _ = key_pair()
+    response = api.post(
+        "/v1/integrations",
+        json={
+            "app": "github",
+            "auth_scheme": "GITHUB_APP",
+            "credentials": {"client_id": "Iv1", "client_secret": private, "app_slug": "x"},
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert "oauth_client_secret" in response.text
+
+
 def test_a_forged_state_is_refused_and_no_token_bought(
     api: Api, anonymous: Api, github: GitHubFake
 ) -> None:
@@ -139,7 +214,12 @@ def test_an_app_key_that_is_no_key_is_a_4xx(api: Api, github: GitHubFake) -> Non
         json={
             "app": "github",
             "auth_scheme": "GITHUB_APP",
-            "credentials": {"client_id": "Iv1", "client_secret": "nope", "app_slug": "x"},
+            "credentials": {
+                "client_id": "Iv1",
+                "client_secret": "nope",
+                "app_slug": "x",
+                "oauth_client_secret": "s",
+            },
         },
     )
     assert response.status_code == 422, response.text

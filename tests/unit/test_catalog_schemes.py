@@ -66,6 +66,8 @@ VALID: dict[str, dict[str, Any]] = {
         "apply": BEARER,
         "github_app": {
             "install_url": "https://github.com/apps/{app_slug}/installations/new",
+            "oauth_token_url": "https://github.com/login/oauth/access_token",
+            "user_installations_url": "https://api.github.com/user/installations",
             "installation_token_url": "https://api.github.com/app/installations/{installation_id}/access_tokens",
         },
     },

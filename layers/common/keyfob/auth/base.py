@@ -38,6 +38,8 @@ class Context:
     grant: Grant | None = None
     # Scopes an attempt asks for besides the integration's (incremental authorization).
     scopes: tuple[str, ...] = ()
+    # A GitHub App's OAuth client secret (its client_secret is the app's private key).
+    oauth_client_secret: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,24 @@
 """GitHub App installations: the app's JWT (RS256, signed with the app's private key,
-the integration's client secret; ``iss`` its client ID or app ID; ten minutes at most)
+the integration's client secret; ``iss`` its client ID; ten minutes at most)
 buys an installation access token of one hour, bought again when due. The connection is
-made from the app's install redirect: the user installs the app, GitHub sends the
-browser to the app's setup URL (Keyfob's callback) with ``installation_id``,
-``setup_action`` and the ``state`` Keyfob put on the install URL."""
+made from the app's install redirect: the user installs the app and, the app asking for
+user authorization during installation, GitHub sends the browser to the app's callback
+URL (Keyfob's) with ``installation_id``, ``setup_action``, a ``code`` and the ``state``
+Keyfob put on the install URL. Anyone can send any ``installation_id`` there, another
+customer's included, so it is trusted only when it is among the installations of the
+user the code names: the code buys a user access token (the app's client ID and client
+secret), which lists them (``GET /user/installations``). Otherwise, or with no code, the
+connection fails and no installation token is bought."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from keyfob import catalog
 from keyfob.auth import token_endpoint
@@ -32,11 +39,23 @@ from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import now
 from keyfob.core.urls import with_query
+from keyfob.models.settings import OAuthSettings
 from keyfob.security import http
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _INSTALLATION_ID = re.compile(r"^[0-9]{1,20}$")
-_URLS = ("install_url", "installation_token_url", "installation_url", "revocation_url")
+_URLS = (
+    "install_url",
+    "oauth_token_url",
+    "user_installations_url",
+    "installation_token_url",
+    "installation_url",
+    "revocation_url",
+)
+_MAX_CODE = 512
+# A user's installations are read 100 a page, up to this many pages, each bounded.
+_MAX_PAGES = 20
+_MAX_PAGE_BYTES = 1024 * 1024
 
 
 def effective_settings(
@@ -101,6 +120,75 @@ def _installation_token(context: Context, installation_id: str) -> dict[str, Any
     return {"installation_id": installation_id, **tokens}
 
 
+def _user_token(context: Context, code: str) -> str:
+    """The install redirect's code for a user access token, with the app's client secret."""
+    from keyfob.auth.oauth2 import token_request
+
+    if not context.oauth_client_secret:
+        raise GrantError("the integration has no client secret to check the installation with")
+    oauth = OAuthSettings(
+        token_url=_settings(context).oauth_token_url,
+        token_endpoint_auth_method="client_secret_post",
+    )
+    user = Context(
+        context.integration.model_copy(update={"oauth": oauth}),
+        {},
+        context.oauth_client_secret,
+    )
+    answer = token_request(
+        user, "the installation's code", grant_type="authorization_code", code=code
+    )
+    return str(answer["access_token"])
+
+
+def _installations_page(url: str, user_token: str) -> tuple[list[Any], str | None]:
+    """One page of the user's installations, and the next page's URL (its Link header)."""
+    import requests
+
+    headers = {**HEADERS, "Authorization": f"Bearer {user_token}"}
+    try:
+        response = http.session().get(
+            url, headers=headers, timeout=http.timeout(), allow_redirects=False, stream=True
+        )
+        with response:
+            body = response.raw.read(_MAX_PAGE_BYTES + 1, decode_content=True)
+    except requests.Timeout:
+        raise GrantError("GitHub's installation list timed out", transient=True) from None
+    except requests.RequestException:
+        raise GrantError(
+            "GitHub's installation list could not be reached", transient=True
+        ) from None
+    status = response.status_code
+    if status != 200 or len(body) > _MAX_PAGE_BYTES:
+        transient = status >= 500 or status == 429
+        raise GrantError(f"GitHub's installation list returned HTTP {status}", transient=transient)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    found = payload.get("installations") if isinstance(payload, dict) else None
+    if not isinstance(found, list):
+        raise GrantError("GitHub answered no installation list")
+    return found, response.links.get("next", {}).get("url")
+
+
+def _is_users(context: Context, user_token: str, installation_id: str) -> bool:
+    """Whether the installation is among those the user's token can access, read page by
+    page (the next pages at the list's own origin only)."""
+    first = _settings(context).user_installations_url
+    origin = urlsplit(first)[:2]
+    url: str | None = with_query(first, {"per_page": "100"})
+    for _ in range(_MAX_PAGES):
+        if url is None:
+            return False
+        found, url = _installations_page(url, user_token)
+        if any(isinstance(i, dict) and str(i.get("id")) == installation_id for i in found):
+            return True
+        if url is not None and urlsplit(url)[:2] != origin:
+            url = None
+    raise GrantError(f"the user has more installations than Keyfob reads ({_MAX_PAGES} pages)")
+
+
 def _installation(context: Context, installation_id: str) -> dict[str, str]:
     """The installation's account (an organization or a user), best effort."""
     spec = _settings(context)
@@ -132,14 +220,22 @@ class GitHubApp(Family):
         return Begun(authorization=Authorization(url, state, None))
 
     def callback_code(self, query: Mapping[str, str]) -> str | None:
-        installation = query.get("installation_id")
-        return installation if installation and _INSTALLATION_ID.match(installation) else None
+        """The installation and the user authorization's code; None without both."""
+        installation, code = query.get("installation_id"), query.get("code")
+        if not installation or not _INSTALLATION_ID.match(installation):
+            return None
+        if not code or len(code) > _MAX_CODE:
+            return None
+        return json.dumps([installation, code])
 
     def complete(
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
     ) -> dict[str, Any]:
-        tokens = _installation_token(context, code)
-        return {**_installation(context, code), **tokens}
+        installation_id, user_code = json.loads(code)
+        if not _is_users(context, _user_token(context, user_code), installation_id):
+            raise GrantError("the installation is not one the authorizing GitHub user can access")
+        tokens = _installation_token(context, installation_id)
+        return {**_installation(context, installation_id), **tokens}
 
     def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         kept = {k: credential[k] for k in ("account_id", "account_login") if k in credential}

@@ -47,12 +47,20 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
             ParamField(
                 name="client_id",
                 display_name="Client ID",
-                description="The GitHub App's client ID (or its app ID): the iss of its JWT.",
+                description="The GitHub App's client ID: the iss of its JWT and the client "
+                "of the user authorization asked for during installation.",
             ),
             ParamField(
                 name="client_secret",
                 display_name="Private key",
                 description="The GitHub App's private key in PEM.",
+                secret=True,
+            ),
+            ParamField(
+                name="oauth_client_secret",
+                display_name="Client secret",
+                description="A client secret of the GitHub App: the install redirect's code "
+                "buys a user access token with it, to check the installation is the user's.",
                 secret=True,
             ),
             ParamField(

@@ -64,9 +64,11 @@ JWT_BEARER_FIELDS: dict[str, tuple[str, ...]] = {
 class GitHubAppSpec(BaseModel):
     """A GitHub App installation: the app's JWT (RS256, signed with the app's private
     key, the integration's client secret; ``iss`` the integration's client_id, the app's
-    client ID or app ID) buys an installation access token (one hour), renewed on read.
-    The connection is made from the install redirect (``installation_id``,
-    ``setup_action``)."""
+    client ID) buys an installation access token (one hour), renewed on read. The
+    connection is made from the install redirect (``installation_id``, ``setup_action``)
+    and the ``code`` of the user authorization GitHub asks for during installation: the
+    code buys a user access token, and the installation is accepted only if it is among
+    that user's installations (GitHub: the ``installation_id`` may be spoofed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -75,6 +77,14 @@ class GitHubAppSpec(BaseModel):
     )
     installation_token_url: str = Field(
         description="POST, with the app JWT; {installation_id} from the install redirect."
+    )
+    oauth_token_url: str = Field(
+        description="POST: the install redirect's code for a user access token (the app's "
+        "client ID and client secret)."
+    )
+    user_installations_url: str = Field(
+        description="GET with the user access token: the user's installations of the app "
+        "(paginated); the install redirect's installation_id must be among them."
     )
     installation_url: str | None = Field(
         default=None,

@@ -55,6 +55,7 @@ def _credentials(*names: str) -> dict[str, Any]:
 _CREDENTIAL_FIELDS: dict[str, Any] = {
     **_OAUTH2_CREDENTIALS["properties"],
     "app_slug": {"type": "string", "minLength": 1},
+    "oauth_client_secret": {"type": "string", "minLength": 1},
 }
 _ALL = tuple(s.value for s in AuthScheme)
 
@@ -91,13 +92,15 @@ _INTEGRATION_BY_SCHEME: dict[str, Any] = {
                 "properties": {"credentials": _credentials("client_id", "client_secret")},
             },
         ),
-        # A GitHub App: its client ID (or app ID), private key and slug.
+        # A GitHub App: its client ID, private key, slug and client secret.
         _when(
             ("GITHUB_APP",),
             {
                 "required": ["credentials"],
                 "properties": {
-                    "credentials": _credentials("client_id", "client_secret", "app_slug")
+                    "credentials": _credentials(
+                        "client_id", "client_secret", "app_slug", "oauth_client_secret"
+                    )
                 },
             },
         ),

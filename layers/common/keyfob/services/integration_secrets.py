@@ -23,6 +23,7 @@ _CACHE_SECONDS = 300
 class WithSecret:
     record: IntegrationRecord
     client_secret: str
+    oauth_client_secret: str
     until: float
 
     def context(self, params: Mapping[str, str], grant: Grant | None = None) -> Context:
@@ -30,7 +31,13 @@ class WithSecret:
         server's: with the authorization server its attempt went to)."""
         from keyfob.auth.base import Context
 
-        return Context(self.record, params, self.client_secret, grant)
+        return Context(
+            self.record,
+            params,
+            self.client_secret,
+            grant,
+            oauth_client_secret=self.oauth_client_secret,
+        )
 
 
 _cache: dict[tuple[str, str], WithSecret] = {}
@@ -53,11 +60,16 @@ def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
         from keyfob.security import crypto
 
         record = records.integration(tenant_id, integration_id)
-        secret = ""
+        held = {}
         if record.secret is not None:
-            secret = crypto.decrypt(
+            held = crypto.decrypt(
                 record.secret, tenant_id=tenant_id, record=f"INTEGRATION#{record.id}"
-            )["client_secret"]
-        cached = WithSecret(record, secret, time.monotonic() + _CACHE_SECONDS)
+            )
+        cached = WithSecret(
+            record,
+            str(held.get("client_secret", "")),
+            str(held.get("oauth_client_secret", "")),
+            time.monotonic() + _CACHE_SECONDS,
+        )
         _cache[key] = cached
         return cached

@@ -18,6 +18,9 @@ from keyfob.services.records import translated
 from keyfob.store import integrations
 from keyfob.store.errors import InUse
 
+# The credentials kept encrypted (a GitHub App has two: its private key, its client secret).
+_SECRETS = ("client_secret", "oauth_client_secret")
+
 
 def view(record: IntegrationRecord) -> IntegrationView:
     return IntegrationView(
@@ -113,11 +116,11 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
     )
     integration_id = new_id("int")
     secret = None
-    if "client_secret" in values:
+    if held := {k: values[k] for k in _SECRETS if k in values}:
         from keyfob.security import crypto
 
         secret = crypto.encrypt(
-            {"client_secret": values["client_secret"]},
+            held,
             tenant_id=tenant_id,
             record=f"INTEGRATION#{integration_id}",
         )
