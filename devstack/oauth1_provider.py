@@ -1,7 +1,8 @@
 """A real OAuth 1.0a provider on loopback (RFC 5849, Authlib's server components: its
 Flask authorization server and resource protector, in-memory state), HMAC-SHA1 and
 RSA-SHA1: request token, an authorization that consents at once for a fixed user, access
-token, and a resource API that checks every request's signature."""
+token, a resource API that checks every request's signature, and Trello's revocation
+call (``DELETE /tokens/<token>``, signed with that token)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ class OAuth1Server:
         self.tokens: dict[str, Token] = {}
         self.token_requests: list[str] = []
         self.api_requests: list[dict[str, Any]] = []
+        self.revocations: list[str] = []  # the tokens revoked through the revocation call
         self._httpd: BaseWSGIServer | None = None
         app = self._app = Flask(__name__)
         app.config["OAUTH1_SUPPORTED_SIGNATURE_METHODS"] = ["HMAC-SHA1", "RSA-SHA1"]
@@ -116,6 +118,7 @@ class OAuth1Server:
         add("/authorize", view_func=self._authorize, methods=["GET"])
         add("/access_token", view_func=self._access_token, methods=["POST"])
         add("/api/<path:path>", view_func=self._api, methods=["GET", "POST", "PUT", "DELETE"])
+        add("/tokens/<token>", view_func=self._revoke, methods=["DELETE"])
 
     def start(self) -> OAuth1Server:
         self._httpd = serve(self._app, "127.0.0.1", 0)
@@ -124,6 +127,7 @@ class OAuth1Server:
         self.authorization_url = f"{self.base_url}/authorize"
         self.access_token_url = f"{self.base_url}/access_token"
         self.api_url = f"{self.base_url}/api"
+        self.revocation_url = f"{self.base_url}/tokens/{{token}}"
         return self
 
     def stop(self) -> None:
@@ -179,3 +183,17 @@ class OAuth1Server:
             return jsonify(dict(error.get_body())), 401
         credential = current_credential._get_current_object()
         return jsonify({**USER, "path": f"/{path}", "client_id": credential.client_id})
+
+    def _revoke(self, token: str) -> Any:
+        """Trello's DELETE /1/tokens/{token}: the request signed with that very token."""
+        try:
+            self._protect.acquire_credential()
+        except OAuth1Error as error:
+            return jsonify(dict(error.get_body())), 401
+        credential = current_credential._get_current_object()
+        if credential.oauth_token != token:
+            return jsonify({"message": "not this token"}), 403
+        with self.lock:
+            credential.revoked = True
+            self.revocations.append(token)
+        return jsonify({"_value": None})

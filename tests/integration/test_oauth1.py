@@ -25,7 +25,9 @@ def oauth1_server() -> Iterator[OAuth1Server]:
     server.stop()
 
 
-def integration(api: Api, server: OAuth1Server, method: str) -> tuple[str, str]:
+def integration(
+    api: Api, server: OAuth1Server, method: str, revocation: dict[str, Any] | None = None
+) -> tuple[str, str]:
     private, public = key_pair() if method == "RSA-SHA1" else ("", None)
     key, secret = server.register_consumer(rsa_public_key=public)
     response = api.post(
@@ -40,6 +42,7 @@ def integration(api: Api, server: OAuth1Server, method: str) -> tuple[str, str]:
                 "access_token_url": server.access_token_url,
                 "signature_method": method,
                 "authorization_params": {"scope": "read,write", "expiration": "never"},
+                **({"revocation": revocation} if revocation else {}),
             },
             "api": {
                 "base_url": server.api_url,
@@ -113,6 +116,61 @@ def test_a_revoked_token_is_refused_by_the_signed_api(
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == 401
+
+
+@pytest.mark.parametrize("method", ["HMAC-SHA1", "RSA-SHA1"])
+def test_deleting_a_connection_revokes_its_token_with_a_signed_call(
+    api: Api, anonymous: Api, oauth1_server: OAuth1Server, method: str
+) -> None:
+    # Given an integration whose app revokes a token as Trello does (DELETE, token in path)
+    trello_like = {"method": "DELETE", "url": oauth1_server.revocation_url, "token_in": "path"}
+    integration_id, _ = integration(api, oauth1_server, method, trello_like)
+    account = connect(api, anonymous, integration_id)
+    token = credentials(api, account["id"])["oauth_token"]
+    # When the connection is deleted
+    deleted = api.delete(f"/v1/connected_accounts/{account['id']}")
+    # Then the provider's call revoked the token, signed with it
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["revocation"] == {"status": "revoked", "message": None}
+    assert oauth1_server.revocations[-1] == token
+    assert oauth1_server.tokens[token].revoked
+
+
+def test_deleting_a_connection_of_an_app_without_a_revocation_call_says_so(
+    api: Api, anonymous: Api, oauth1_server: OAuth1Server
+) -> None:
+    integration_id, _ = integration(api, oauth1_server, "HMAC-SHA1")
+    account = connect(api, anonymous, integration_id)
+    before = list(oauth1_server.revocations)
+
+    deleted = api.delete(f"/v1/connected_accounts/{account['id']}")
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["revocation"]["status"] == "not_supported"
+    assert oauth1_server.revocations == before
+
+
+def test_an_oauth1_revocation_with_bearer_auth_is_a_4xx(
+    api: Api, oauth1_server: OAuth1Server
+) -> None:
+    bearer = {"method": "DELETE", "url": oauth1_server.revocation_url, "token_in": "bearer"}
+    key, secret = oauth1_server.register_consumer()
+    response = api.post(
+        "/v1/integrations",
+        json={
+            "app": "oauth1",
+            "auth_scheme": "OAUTH1",
+            "credentials": {"client_id": key, "client_secret": secret},
+            "oauth1": {
+                "request_token_url": oauth1_server.request_token_url,
+                "authorization_url": oauth1_server.authorization_url,
+                "access_token_url": oauth1_server.access_token_url,
+                "revocation": bearer,
+            },
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert "oauth1.revocation" in response.text
 
 
 def test_an_rsa_sha1_integration_without_a_private_key_is_a_4xx(

@@ -13,10 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from keyfob import catalog
 from keyfob.auth.authorization import new_state
-from keyfob.auth.base import Authorization, Begun, Context, Family, GrantError
+from keyfob.auth.base import (
+    Authorization,
+    Begun,
+    Context,
+    Family,
+    GrantError,
+    RevocationStatus,
+)
 from keyfob.auth.upstream import Credential
 from keyfob.catalog import App, OAuth1Spec, SchemeSpec
 from keyfob.catalog.params import template_problem
@@ -35,7 +43,7 @@ _SIGNING = ("consumer_key", "consumer_secret", "signature_method", "signature_ty
 def effective_settings(app: App, scheme: SchemeSpec, overrides: OAuth1Spec | None) -> OAuth1Spec:
     """The catalog's OAuth 1.0a settings with the integration's on top, validated."""
     assert scheme.oauth1 is not None
-    given = overrides.model_dump(exclude_unset=True) if overrides else {}
+    given = {k: getattr(overrides, k) for k in overrides.model_fields_set} if overrides else {}
     merged = scheme.oauth1.model_copy(update=given)
     fields = {f.name for f in scheme.connection_fields}
     missing = [f"oauth1.{name}" for name in _URLS if not getattr(merged, name)]
@@ -44,6 +52,12 @@ def effective_settings(app: App, scheme: SchemeSpec, overrides: OAuth1Spec | Non
         for name in _URLS
         if (url := getattr(merged, name)) and (problem := template_problem(url, fields))
     ]
+    if (revocation := merged.revocation) is not None:
+        problem = template_problem(revocation.url, fields, ("client_id", "token"))
+        if revocation.token_in == "bearer" or revocation.client_auth == "basic":
+            problem = "is signed with the connection's credential: no bearer or basic auth"
+        if problem:
+            invalid.append({"field": "oauth1.revocation", "reason": problem})
     if missing or invalid:
         raise Invalid(
             "invalid_oauth1_settings",
@@ -133,10 +147,41 @@ class Signed(Credential):
 _SECRET_VALUES = ("consumer_secret", "oauth_token", "oauth_token_secret")
 
 
+def _revocation(context: Context, credential: Mapping[str, Any]) -> requests.Response | None:
+    """The provider's own revocation call, signed with the connection's credential; None
+    where the app has none."""
+    spec = _settings(context).revocation
+    if spec is None:
+        return None
+    token = str(credential.get("oauth_token") or "")
+    given = {k: quote(v, safe="") for k, v in context.params.items()}
+    url = catalog.fill(
+        spec.url,
+        {
+            **given,
+            "client_id": quote(context.integration.client_id or "", safe=""),
+            "token": quote(token, safe=""),
+        },
+    )
+    placed = {spec.token_param: token}
+    if spec.token_in == "query":
+        url = with_query(url, placed)
+    return http.session().request(
+        spec.method,
+        url,
+        data=placed if spec.token_in == "form" else None,
+        json=placed if spec.token_in == "json" else None,
+        headers={"Accept": "application/json", **spec.headers},
+        auth=Signed(credential),
+        timeout=http.timeout(),
+        allow_redirects=False,
+    )
+
+
 class OAuth1(Family):
     redirects = True
     renews = False
-    revocable = False
+    revocable = True
     begins_with_secret = True
 
     def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
@@ -179,6 +224,25 @@ class OAuth1(Family):
         )
         extra = {k: v for k, v in answer.items() if isinstance(v, str) and k not in _SIGNING}
         return {**extra, **signing}
+
+    def revoke(
+        self, context: Context, credential: Mapping[str, Any]
+    ) -> tuple[RevocationStatus, str | None]:
+        """The app's own call revokes the token where the catalog names one; otherwise the
+        token lasts until its owner revokes it at the app."""
+        import requests
+
+        try:
+            response = _revocation(context, credential)
+        except requests.Timeout:
+            return "failed", "revocation endpoint timed out"
+        except requests.RequestException:
+            return "failed", "revocation endpoint could not be reached"
+        if response is None:
+            return "not_supported", "the app has no revocation call; its owner revokes it there"
+        if not 200 <= response.status_code < 300:
+            return "failed", f"revocation endpoint returned HTTP {response.status_code}"
+        return "revoked", None
 
     def apply(self, scheme: SchemeSpec, values: Mapping[str, Any]) -> Credential:
         return Signed(values)

@@ -9,10 +9,15 @@ from keyfob.catalog.schema import (
     CredentialPlacement,
     ParamField,
     Probe,
-    Revocation,
     SchemeSpec,
 )
-from keyfob.catalog.scheme_parts import Exchange, GitHubAppSpec, JwtBearerSpec, OAuth1Spec
+from keyfob.catalog.scheme_parts import (
+    Exchange,
+    GitHubAppSpec,
+    JwtBearerSpec,
+    OAuth1Spec,
+    Revocation,
+)
 
 __all__ = [
     "SLUG_PATTERN",

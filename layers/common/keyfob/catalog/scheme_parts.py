@@ -1,12 +1,40 @@
-"""The parts of the catalog's schema that belong to one auth scheme each: OAuth 1.0a's
-endpoints, the JWT bearer grant's flavour, a GitHub App's installation endpoints and a
-two-step scheme's exchange."""
+"""The parts of the catalog's schema that belong to one auth scheme each: a provider's
+own revocation call (OAuth 2.0's and OAuth 1.0a's), OAuth 1.0a's endpoints, the JWT
+bearer grant's flavour, a GitHub App's installation endpoints and a two-step scheme's
+exchange."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class Revocation(BaseModel):
+    """A provider's own revocation call, for providers that do not implement RFC 7009
+    (which ``revocation_url`` means)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    method: Literal["POST", "DELETE", "GET"] = "POST"
+    url: str = Field(
+        pattern=r"^https?://[^\s]+$",
+        description="May hold {client_id}, {token} and connection field placeholders.",
+    )
+    token: Literal["access_token", "refresh_token"] = Field(
+        default="access_token", description="Which token the call revokes."
+    )
+    token_in: Literal["bearer", "form", "json", "query", "path"] = Field(
+        description="How the token is sent: as the bearer credential, a form, JSON or query "
+        "parameter named token_param, or in the URL's {token}."
+    )
+    token_param: str = "token"
+    client_auth: Literal["basic", "none"] = Field(
+        default="none", description="basic: HTTP Basic with the integration's client id/secret."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers (an API version, say)."
+    )
 
 
 class OAuth1Spec(BaseModel):
@@ -29,6 +57,12 @@ class OAuth1Spec(BaseModel):
         default_factory=dict,
         description="Extra query parameters of the authorization redirect (Trello's scope, "
         "expiration and name).",
+    )
+    revocation: Revocation | None = Field(
+        default=None,
+        description="The provider's call that revokes the access token (oauth_token), "
+        "signed with the connection's credential (Trello: DELETE /1/tokens/{token}); "
+        "token_in bearer and client_auth basic do not apply.",
     )
 
 
