@@ -162,6 +162,22 @@ def test_a_pasted_foreign_installation_fails_and_no_token_is_bought(
     assert api.get(f"/v1/connected_accounts/{account['id']}/credentials").status_code >= 400
 
 
+def test_a_code_github_refuses_fails_and_no_token_is_bought(
+    api: Api, anonymous: Api, github: GitHubFake
+) -> None:
+    integration_id, _, _ = integration(api, github)
+    account, back = at_github(api, integration_id, "octocat")
+    before = len(github.token_requests)
+
+    done = callback(anonymous, with_query(back, {"code": "not-a-code-github-issued"}))
+
+    assert done.status_code == 302, done.text
+    got = api.get(f"/v1/connected_accounts/{account['id']}").json()
+    assert got["status"] == "FAILED"
+    assert got["status_reason"].endswith("the installation's code: bad_verification_code")
+    assert github.token_requests[before:] == []
+
+
 def test_an_install_redirect_without_a_code_fails_and_no_token_is_bought(
     api: Api, anonymous: Api, github: GitHubFake
 ) -> None:
