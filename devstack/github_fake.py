@@ -4,10 +4,10 @@ setup URL with a user authorization code, as GitHub does when the app requests u
 authorization during installation; ``?login=`` names the signed-in user, ``octocat``
 by default), the code exchanged for a user access token (the app's client ID and client
 secret), the user's installations (``GET /user/installations``, two a page so that
-lists cross pages, with a Link header), installation access tokens bought with the app's
-JWT (RS256, verified with joserfc against the app's public key: iss, a lifetime of ten
-minutes at most), the installation, token revocation, and a REST API that takes
-installation tokens."""
+lists cross pages, with a Link header), the user token's revocation, installation
+access tokens bought with the app's JWT (RS256, verified with joserfc against the app's
+public key: iss, a lifetime of ten minutes at most), the installation, installation
+token revocation, and a REST API that takes installation tokens."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class GitHubFake:
         self.codes: dict[str, tuple[str, str]] = {}  # code -> (client_id, login)
         self.user_tokens: dict[str, tuple[str, str]] = {}  # token -> (client_id, login)
         self.page_size = 2
+        self.dropped_user_tokens: list[str] = []
         self._next_installation = 40000
         self._httpd: BaseWSGIServer | None = None
         app = self._app = Flask(__name__)
@@ -66,6 +67,11 @@ class GitHubFake:
         add("/app/installations/<int:installation>", view_func=self._installation)
         add("/login/oauth/access_token", view_func=self._user_token, methods=["POST"])
         add("/user/installations", view_func=self._user_installations)
+        add(
+            "/applications/<client_id>/token",
+            view_func=self._drop_user_token,
+            methods=["DELETE"],
+        )
         add("/installation/token", view_func=self._revoke, methods=["DELETE"])
         add("/api/<path:path>", view_func=self._api, methods=["GET", "POST"])
 
@@ -110,6 +116,7 @@ class GitHubFake:
             "install_url": f"{self.base_url}/apps/{{app_slug}}/installations/new",
             "oauth_token_url": f"{self.base_url}/login/oauth/access_token",
             "user_installations_url": f"{self.base_url}/user/installations",
+            "user_token_revocation_url": f"{self.base_url}/applications/{{client_id}}/token",
             "installation_token_url": (
                 f"{self.base_url}/app/installations/{{installation_id}}/access_tokens"
             ),
@@ -186,6 +193,26 @@ class GitHubFake:
         with self.lock:
             self.user_tokens[token] = issued
         return jsonify({"access_token": token, "token_type": "bearer", "scope": ""})
+
+    def _drop_user_token(self, client_id: str) -> Any:
+        """DELETE /applications/{client_id}/token: the app's client ID and secret as Basic."""
+        given = request.authorization
+        token = (request.get_json(silent=True) or {}).get("access_token", "")
+        with self.lock:
+            app = next((a for a in self.apps.values() if a.client_id == client_id), None)
+            held = self.user_tokens.get(token)
+            if (
+                app is None
+                or given is None
+                or given.username != client_id
+                or not secrets.compare_digest(app.client_secret, given.password or "")
+            ):
+                return jsonify({"message": "Bad credentials"}), 401
+            if held is None or held[0] != client_id:
+                return jsonify({"message": "Not Found"}), 404
+            del self.user_tokens[token]
+            self.dropped_user_tokens.append(token)
+        return "", 204
 
     def _user_installations(self) -> Any:
         bearer = request.headers.get("Authorization", "").partition("Bearer ")[2]

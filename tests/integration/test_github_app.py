@@ -115,6 +115,8 @@ def test_an_installation_connects_renews_proxies_and_revokes(
     assert int(held["installation_id"]) not in earlier
     assert github.owners[int(held["installation_id"])] == "octocat"
     assert not any(k.startswith("ghu_") for k in map(str, held.values()))
+    # And the user access token that proved it was revoked once it had served
+    assert github.dropped_user_tokens and not github.user_tokens
     first = held["access_token"]
     # And the proxy calls GitHub's API with the installation token
     answer = api.post(
@@ -160,6 +162,7 @@ def test_a_pasted_foreign_installation_fails_and_no_token_is_bought(
     assert "not one the authorizing GitHub user can access" in got["status_reason"]
     assert github.token_requests[before:] == []
     assert api.get(f"/v1/connected_accounts/{account['id']}/credentials").status_code >= 400
+    assert not github.user_tokens
 
 
 def test_a_code_github_refuses_fails_and_no_token_is_bought(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from keyfob import catalog
 from keyfob.auth import token_endpoint
@@ -48,6 +48,7 @@ _URLS = (
     "install_url",
     "oauth_token_url",
     "user_installations_url",
+    "user_token_revocation_url",
     "installation_token_url",
     "installation_url",
     "revocation_url",
@@ -71,7 +72,7 @@ def effective_settings(
         {"field": f"github_app.{name}", "reason": problem}
         for name in _URLS
         if (url := getattr(merged, name))
-        and (problem := template_problem(url, (), ("installation_id",)))
+        and (problem := template_problem(url, (), ("installation_id", "client_id")))
     ]
     if invalid:
         raise Invalid(
@@ -189,6 +190,28 @@ def _is_users(context: Context, user_token: str, installation_id: str) -> bool:
     raise GrantError(f"the user has more installations than Keyfob reads ({_MAX_PAGES} pages)")
 
 
+def _drop_user_token(context: Context, user_token: str) -> None:
+    """Revoke the user access token once it has served, best effort: Keyfob keeps it
+    nowhere, and GitHub's may otherwise live for years."""
+    import requests
+
+    url = _settings(context).user_token_revocation_url
+    client_id = context.integration.client_id or ""
+    if not url:
+        return
+    try:
+        http.session().delete(
+            catalog.fill(url, {"client_id": quote(client_id, safe="")}),
+            json={"access_token": user_token},
+            auth=(client_id, context.oauth_client_secret),
+            headers=HEADERS,
+            timeout=http.timeout(),
+            allow_redirects=False,
+        ).close()
+    except requests.RequestException:
+        return
+
+
 def _installation(context: Context, installation_id: str) -> dict[str, str]:
     """The installation's account (an organization or a user), best effort."""
     spec = _settings(context)
@@ -232,7 +255,12 @@ class GitHubApp(Family):
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
     ) -> dict[str, Any]:
         installation_id, user_code = json.loads(code)
-        if not _is_users(context, _user_token(context, user_code), installation_id):
+        user_token = _user_token(context, user_code)
+        try:
+            mine = _is_users(context, user_token, installation_id)
+        finally:
+            _drop_user_token(context, user_token)
+        if not mine:
             raise GrantError("the installation is not one the authorizing GitHub user can access")
         tokens = _installation_token(context, installation_id)
         return {**_installation(context, installation_id), **tokens}

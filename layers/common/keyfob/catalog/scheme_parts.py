@@ -120,6 +120,11 @@ class GitHubAppSpec(BaseModel):
         description="GET with the user access token: the user's installations of the app "
         "(paginated); the install redirect's installation_id must be among them."
     )
+    user_token_revocation_url: str | None = Field(
+        default=None,
+        description="DELETE with the app's client ID and client secret (HTTP Basic): the "
+        "user access token, dropped once the installation is checked; {client_id}.",
+    )
     installation_url: str | None = Field(
         default=None,
         description="GET with the app JWT: the installation, its account (id, login).",
