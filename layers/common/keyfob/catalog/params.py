@@ -115,7 +115,9 @@ def validate(
             invalid.append({"field": field.name, "reason": "must be a string"})
             continue
         value = raw.strip()
-        if field.pattern and not re.fullmatch(field.pattern, value):
+        if field.choices is not None and value not in field.choices:
+            invalid.append({"field": field.name, "reason": "must be one of the choices"})
+        elif field.pattern and not re.fullmatch(field.pattern, value):
             invalid.append({"field": field.name, "reason": f"must match {field.pattern}"})
         elif field.type == "url" and (problem := url_problem(value)):
             invalid.append({"field": field.name, "reason": problem})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -37,6 +37,11 @@ class ParamField(BaseModel):
     pattern: str | None = Field(
         default=None, description="Regular expression the whole value must match."
     )
+    choices: tuple[str, ...] | None = Field(
+        default=None,
+        description="The only values allowed (a region, a data center); the first is the "
+        "usual one.",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -44,6 +49,12 @@ class ParamField(BaseModel):
         if value is not None:
             re.compile(value)
         return value
+
+    @model_validator(mode="after")
+    def _default_is_a_choice(self) -> ParamField:
+        if self.choices is not None and self.default not in (None, *self.choices):
+            raise ValueError(f"default {self.default!r} is not one of the choices")
+        return self
 
 
 class CredentialPlacement(BaseModel):
@@ -148,6 +159,47 @@ class SchemeSpec(BaseModel):
     # For providers that omit expires_in although their tokens do expire.
     token_lifetime_seconds: int | None = Field(default=None, ge=60)
     identity: Probe | None = None
+    # The general growth (issue 11): see the classes at the end of this module.
+    docs_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s]+$",
+        description="The provider's own page for this scheme: where its values come from.",
+    )
+    refresh_url: str | None = Field(
+        default=None, description="Where refresh tokens are exchanged, when not at token_url."
+    )
+    token_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra parameters of the code exchange."
+    )
+    refresh_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra parameters of a refresh request."
+    )
+    token_fields: tuple[str, ...] = Field(
+        default=(),
+        description="Fields of the token answer (Salesforce's instance_url, Zoho's "
+        "api_domain) that the app's api_base_url names as {placeholders}.",
+    )
+    token_lifetime: TokenLifetime | None = Field(
+        default=None,
+        description="How long tokens live when the token answer has no expires_in.",
+    )
+    deprecated: Deprecation | None = None
+    notes: tuple[str, ...] = Field(
+        default=(),
+        description="What the provider's docs leave open: each value left null and why.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lifetime_in_seconds(cls, data: Any) -> Any:
+        """token_lifetime (a value and its unit) sets token_lifetime_seconds, which is what
+        the token code reads."""
+        if isinstance(data, dict) and isinstance(data.get("token_lifetime"), dict):
+            lifetime = TokenLifetime.model_validate(data["token_lifetime"])
+            if data.get("token_lifetime_seconds") not in (None, lifetime.seconds):
+                raise ValueError("token_lifetime and token_lifetime_seconds disagree")
+            data = {**data, "token_lifetime_seconds": lifetime.seconds}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> SchemeSpec:
@@ -155,7 +207,8 @@ class SchemeSpec(BaseModel):
         if len(names) != len(self.connection_fields):
             raise ValueError("duplicate connection field names")
         probe = self.identity.path if self.identity else None
-        for url in (self.authorization_url, self.token_url, self.revocation_url, probe):
+        urls = (self.authorization_url, self.token_url, self.revocation_url, self.refresh_url)
+        for url in (*urls, probe):
             for placeholder in PLACEHOLDER.findall(url or ""):
                 if placeholder not in names:
                     raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
@@ -178,6 +231,10 @@ class SchemeSpec(BaseModel):
                 "revocation",
                 "default_scopes",
                 "token_lifetime_seconds",
+                "refresh_url",
+                "token_params",
+                "refresh_params",
+                "token_fields",
             )
             if any(getattr(self, attr) for attr in oauth_only):
                 raise ValueError(f"{self.type.value} scheme cannot carry OAuth endpoints")
@@ -197,6 +254,15 @@ class App(BaseModel):
     docs_url: str = Field(pattern=r"^https://[^\s]+$")
     api_base_url: str = Field(description="May hold {placeholders} naming connection fields.")
     auth_schemes: tuple[SchemeSpec, ...] = Field(min_length=1)
+    logo_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s]+$",
+        description="The app's logo, from the provider's own domain or brand page.",
+    )
+    api_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers sent on every proxied request (an API version, say).",
+    )
     mcp_server_url: str | None = Field(
         default=None,
         pattern=r"^https://[^\s]+$",
@@ -209,6 +275,11 @@ class App(BaseModel):
         if len(set(kinds)) != len(kinds):
             raise ValueError("an auth scheme appears twice")
         return self
+
+    def template_fields(self, spec: SchemeSpec) -> set[str]:
+        """What api_base_url may name with this scheme: its connection fields and the
+        fields of its token answer."""
+        return {f.name for f in spec.connection_fields} | set(spec.token_fields)
 
     def scheme(self, kind: AuthScheme) -> SchemeSpec:
         for spec in self.auth_schemes:
@@ -233,3 +304,35 @@ class Catalog(BaseModel):
         if len(set(slugs)) != len(slugs):
             raise ValueError("duplicate app slug")
         return self
+
+
+# --- the general growth of issue 11 ---------------------------------------------------
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+class TokenLifetime(BaseModel):
+    """A token lifetime as the provider's docs state it, for answers without expires_in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    value: int = Field(gt=0)
+    unit: Literal["seconds", "minutes", "hours", "days"]
+
+    @property
+    def seconds(self) -> int:
+        return self.value * _UNIT_SECONDS[self.unit]
+
+
+class Deprecation(BaseModel):
+    """A scheme the provider retires: from when, and what to use instead."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    date: str = Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}$", description="When it stops working (or stopped)."
+    )
+    message: str = Field(min_length=1)
+
+
+SchemeSpec.model_rebuild()

@@ -48,3 +48,11 @@ class ApiSettings(Model):
         default=None,
         description="The call that proves a credential and names the upstream account.",
     )
+    headers: (
+        Annotated[dict[Annotated[str, StringConstraints(max_length=64)], str], Field(max_length=20)]
+        | None
+    ) = Field(
+        default=None,
+        description="Headers sent on every proxied request unless the caller sends its own "
+        "(an API version, say).",
+    )
