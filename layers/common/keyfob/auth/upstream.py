@@ -109,6 +109,8 @@ def placed(scheme: SchemeSpec, values: Mapping[str, Any]) -> Credential:
     placement = scheme.apply
     secret_names = [f.name for f in scheme.connection_fields if f.secret]
     secrets = [str(values[name]) for name in (*secret_names, *_TOKENS) if values.get(name)]
+    if placement is None:  # NO_AUTH: nothing to apply
+        return Credential({}, {}, tuple(secrets))
     if placement.location == "basic":
         assert placement.username_field
         username = str(values.get(placement.username_field, ""))

@@ -9,6 +9,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from keyfob.catalog.calls import Probe, Revocation
+from keyfob.catalog.lifecycle import Deprecation, TokenLifetime
+from keyfob.catalog.scheme_parts import (
+    JWT_BEARER_FIELDS,
+    Exchange,
+    GitHubAppSpec,
+    JwtBearerSpec,
+    OAuth1Spec,
+)
 from keyfob.core.errors import NotFound
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -20,6 +29,34 @@ class AuthScheme(StrEnum):
     API_KEY = "API_KEY"
     BEARER_TOKEN = "BEARER_TOKEN"
     BASIC = "BASIC"
+    OAUTH2_CLIENT_CREDENTIALS = "OAUTH2_CLIENT_CREDENTIALS"
+    OAUTH1 = "OAUTH1"
+    JWT_BEARER = "JWT_BEARER"
+    GITHUB_APP = "GITHUB_APP"
+    TWO_STEP = "TWO_STEP"
+    NO_AUTH = "NO_AUTH"
+
+
+# The schemes whose credential is an access token Keyfob obtains from a token endpoint
+# (and applies as the catalog says, reading the ``access_token`` field).
+TOKEN_SCHEMES = frozenset(
+    {
+        AuthScheme.OAUTH2,
+        AuthScheme.OAUTH2_CLIENT_CREDENTIALS,
+        AuthScheme.JWT_BEARER,
+        AuthScheme.GITHUB_APP,
+        AuthScheme.TWO_STEP,
+    }
+)
+# The schemes whose token endpoint is ``token_url`` (with the OAuth settings' overrides).
+TOKEN_URL_SCHEMES = frozenset(
+    {
+        AuthScheme.OAUTH2,
+        AuthScheme.OAUTH2_CLIENT_CREDENTIALS,
+        AuthScheme.JWT_BEARER,
+        AuthScheme.TWO_STEP,
+    }
+)
 
 
 class ParamField(BaseModel):
@@ -81,66 +118,13 @@ class CredentialPlacement(BaseModel):
         return self
 
 
-class Probe(BaseModel):
-    """An API call, made with the connection's own credential, that proves the credential
-    works and, where the answer names one, which upstream account it belongs to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    method: Literal["GET", "POST"] = "GET"
-    path: str = Field(
-        pattern=r"^(/|https?://)[^\s]*$",
-        description="Relative to the app's API base URL, or an absolute URL.",
-    )
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra request headers (an API version, say)."
-    )
-    id_field: str | None = Field(
-        default=None, description="Dotted path to the upstream account id in the JSON answer."
-    )
-    name_field: str | None = Field(
-        default=None, description="Dotted path to a display name (login, email, workspace)."
-    )
-    ok_field: str | None = Field(
-        default=None,
-        description="Dotted path that must be true: for APIs that answer HTTP 200 with "
-        "an error flag (Slack's `ok`).",
-    )
-
-
-class Revocation(BaseModel):
-    """A provider's own revocation call, for providers that do not implement RFC 7009
-    (which ``revocation_url`` means)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    method: Literal["POST", "DELETE", "GET"] = "POST"
-    url: str = Field(
-        pattern=r"^https?://[^\s]+$",
-        description="May hold {client_id}, {token} and connection field placeholders.",
-    )
-    token: Literal["access_token", "refresh_token"] = Field(
-        default="access_token", description="Which token the call revokes."
-    )
-    token_in: Literal["bearer", "form", "json", "query", "path"] = Field(
-        description="How the token is sent: as the bearer credential, a form, JSON or query "
-        "parameter named token_param, or in the URL's {token}."
-    )
-    token_param: str = "token"
-    client_auth: Literal["basic", "none"] = Field(
-        default="none", description="basic: HTTP Basic with the integration's client id/secret."
-    )
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra request headers (an API version, say)."
-    )
-
-
 class SchemeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: AuthScheme
     connection_fields: tuple[ParamField, ...] = ()
-    apply: CredentialPlacement
+    # How the credential goes on a request; none for OAUTH1 (signed) and NO_AUTH.
+    apply: CredentialPlacement | None = None
     # OAuth 2.0 only; URLs may hold {placeholders} naming connection fields.
     authorization_url: str | None = None
     token_url: str | None = None
@@ -148,9 +132,9 @@ class SchemeSpec(BaseModel):
     default_scopes: tuple[str, ...] = ()
     scope_separator: str = " "
     pkce: bool = True
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
-        "client_secret_post"
-    )
+    token_endpoint_auth_method: Literal[
+        "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"
+    ] = "client_secret_post"
     authorization_params: dict[str, str] = Field(default_factory=dict)
     revocation: Revocation | None = None
     # Refresh this long before the access token expires (and at most halfway through a
@@ -159,6 +143,14 @@ class SchemeSpec(BaseModel):
     # For providers that omit expires_in although their tokens do expire.
     token_lifetime_seconds: int | None = Field(default=None, ge=60)
     identity: Probe | None = None
+    # OAUTH2_CLIENT_CREDENTIALS (with token_url, default_scopes, token_endpoint_auth_method):
+    # RFC 8707 resource and the audience some servers (Auth0) take on the token request.
+    audience: str | None = None
+    resource: str | None = None
+    oauth1: OAuth1Spec | None = None
+    jwt_bearer: JwtBearerSpec | None = None
+    github_app: GitHubAppSpec | None = None
+    exchange: Exchange | None = None
     # The general growth (issue 11): see the classes at the end of this module.
     docs_url: str | None = Field(
         default=None,
@@ -223,25 +215,79 @@ class SchemeSpec(BaseModel):
         if self.type is AuthScheme.OAUTH2 and any(f.secret for f in self.connection_fields):
             # Initiating a connection makes no KMS call; OAuth secrets come from the provider.
             raise ValueError("an OAUTH2 scheme cannot ask the end user for a secret field")
-        if self.type is not AuthScheme.OAUTH2:
-            oauth_only = (
-                "authorization_url",
-                "token_url",
-                "revocation_url",
-                "revocation",
-                "default_scopes",
-                "token_lifetime_seconds",
-                "refresh_url",
-                "token_params",
-                "refresh_params",
-                "token_fields",
-            )
-            if any(getattr(self, attr) for attr in oauth_only):
-                raise ValueError(f"{self.type.value} scheme cannot carry OAuth endpoints")
-            for name in (self.apply.field, self.apply.username_field, self.apply.password_field):
-                if name and name not in names:
-                    raise ValueError(f"apply names unknown field {name!r}")
+        self._scheme_parts(names)
+        self._growth()
         return self
+
+    def _growth(self) -> None:
+        """The general growth's fields go with the schemes that have a token endpoint."""
+        kind = self.type
+        if kind is not AuthScheme.OAUTH2 and (self.refresh_url or self.refresh_params):
+            raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
+        if kind not in TOKEN_URL_SCHEMES and (self.token_params or self.token_fields):
+            raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
+
+    def _scheme_parts(self, names: set[str]) -> None:
+        """Each scheme's own part present, the others' absent, and its fields declared."""
+        kind = self.type
+        own = {
+            AuthScheme.OAUTH1: "oauth1",
+            AuthScheme.JWT_BEARER: "jwt_bearer",
+            AuthScheme.GITHUB_APP: "github_app",
+            AuthScheme.TWO_STEP: "exchange",
+        }
+        for scheme, attr in own.items():
+            if (getattr(self, attr) is not None) != (kind is scheme):
+                raise ValueError(f"{attr} goes with, and only with, a {scheme.value} scheme")
+        if kind not in TOKEN_URL_SCHEMES and (self.token_url or self.token_lifetime_seconds):
+            raise ValueError(f"{kind.value} scheme cannot carry a token_url")
+        if kind is not AuthScheme.OAUTH2:
+            redirect_only = ("authorization_url", "authorization_params")
+            if any(getattr(self, attr) for attr in redirect_only):
+                raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
+        revoked_by_oauth = (AuthScheme.OAUTH2, AuthScheme.OAUTH2_CLIENT_CREDENTIALS)
+        if kind not in revoked_by_oauth and (self.revocation_url or self.revocation):
+            raise ValueError(f"{kind.value} scheme cannot carry OAuth revocation")
+        if kind not in (AuthScheme.OAUTH2, *TOKEN_URL_SCHEMES) and self.default_scopes:
+            raise ValueError(f"{kind.value} scheme cannot carry scopes")
+        if kind is not AuthScheme.OAUTH2_CLIENT_CREDENTIALS and (self.audience or self.resource):
+            raise ValueError("audience and resource go with OAUTH2_CLIENT_CREDENTIALS")
+        if kind in (AuthScheme.OAUTH1, AuthScheme.NO_AUTH):
+            if self.apply is not None:
+                raise ValueError(f"a {kind.value} scheme has no credential to apply")
+            if kind is AuthScheme.NO_AUTH and any(f.secret for f in self.connection_fields):
+                raise ValueError("a NO_AUTH scheme has no secret field")
+        elif self.apply is None:
+            raise ValueError(f"a {kind.value} scheme needs apply")
+        else:
+            produced = {"access_token"} if kind in TOKEN_SCHEMES else set()
+            applied = (self.apply.field, self.apply.username_field, self.apply.password_field)
+            for name in applied:
+                if name and name not in names | produced:
+                    raise ValueError(f"apply names unknown field {name!r}")
+        required: tuple[str, ...] = ()
+        if kind is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
+            required = ("client_id",)
+            if not names & {"client_secret", "private_key"}:
+                raise ValueError("client credentials need a client_secret or private_key field")
+        elif self.jwt_bearer is not None:
+            required = JWT_BEARER_FIELDS[self.jwt_bearer.flavour]
+        for name in required:
+            if name not in names:
+                raise ValueError(f"a {kind.value} scheme needs connection field {name!r}")
+        templated: list[str] = []
+        if self.oauth1 is not None:
+            o = self.oauth1
+            templated += [o.request_token_url, o.authorization_url, o.access_token_url]
+        if self.exchange is not None:
+            templated += [*self.exchange.body.values(), *self.exchange.headers.values()]
+            for name in self.exchange.basic_auth or ():
+                if name not in names:
+                    raise ValueError(f"exchange.basic_auth names unknown field {name!r}")
+        for text in templated:
+            for placeholder in PLACEHOLDER.findall(text):
+                if placeholder not in names:
+                    raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
 
 
 class App(BaseModel):
@@ -304,35 +350,3 @@ class Catalog(BaseModel):
         if len(set(slugs)) != len(slugs):
             raise ValueError("duplicate app slug")
         return self
-
-
-# --- the general growth of issue 11 ---------------------------------------------------
-
-_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-
-
-class TokenLifetime(BaseModel):
-    """A token lifetime as the provider's docs state it, for answers without expires_in."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    value: int = Field(gt=0)
-    unit: Literal["seconds", "minutes", "hours", "days"]
-
-    @property
-    def seconds(self) -> int:
-        return self.value * _UNIT_SECONDS[self.unit]
-
-
-class Deprecation(BaseModel):
-    """A scheme the provider retires: from when, and what to use instead."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    date: str = Field(
-        pattern=r"^\d{4}-\d{2}-\d{2}$", description="When it stops working (or stopped)."
-    )
-    message: str = Field(min_length=1)
-
-
-SchemeSpec.model_rebuild()
