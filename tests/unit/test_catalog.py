@@ -392,7 +392,7 @@ POST_PROBES: set[tuple[str, AuthScheme]] = {
 }
 
 # OAuth providers whose own revocation call replaces RFC 7009's revocation_url.
-OWN_REVOCATION = {"dropbox", "github", "notion", "slack", "zendesk"}
+OWN_REVOCATION = {"dropbox", "facebook", "github", "notion", "slack", "zendesk"}
 
 
 def _schemes() -> list[tuple[App, SchemeSpec]]:

@@ -35,7 +35,7 @@ def https_problem(url: str, *, page: bool = False) -> str | None:
     # A URL that starts with a placeholder takes its origin from it (an instance_url).
     filled = PLACEHOLDER.sub("https://x.x", url, count=1) if url.startswith("{") else url
     try:
-        parts = urlsplit(PLACEHOLDER.sub("x", filled))
+        parts = urlsplit(PLACEHOLDER.sub("x.x", filled))
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return "is not a well-formed URL"
