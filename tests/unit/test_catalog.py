@@ -152,10 +152,12 @@ def test_given_oauth2_app_then_authorization_and_token_urls_use_https(
     pair: tuple[App, SchemeSpec],
 ) -> None:
     _, spec = pair
+    # A server the user names (a Mastodon instance) is a url field, checked as https when given.
+    https = ("https://", "{instance_url}/")
 
-    assert spec.authorization_url and spec.authorization_url.startswith("https://")
-    assert spec.token_url and spec.token_url.startswith("https://")
-    assert spec.revocation_url is None or spec.revocation_url.startswith("https://")
+    assert spec.authorization_url and spec.authorization_url.startswith(https)
+    assert spec.token_url and spec.token_url.startswith(https)
+    assert spec.revocation_url is None or spec.revocation_url.startswith(https)
 
 
 def test_the_remote_mcp_servers_of_catalog_apps_are_https() -> None:
@@ -392,7 +394,7 @@ POST_PROBES: set[tuple[str, AuthScheme]] = {
 }
 
 # OAuth providers whose own revocation call replaces RFC 7009's revocation_url.
-OWN_REVOCATION = {"dropbox", "facebook", "github", "notion", "slack", "zendesk"}
+OWN_REVOCATION = {"dropbox", "facebook", "github", "notion", "slack", "strava", "zendesk"}
 
 
 def _schemes() -> list[tuple[App, SchemeSpec]]:
