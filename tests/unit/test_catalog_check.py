@@ -270,3 +270,34 @@ def test_given_the_cli_when_the_file_is_not_json_then_it_exits_1(tmp_path: Path)
     broken.write_text("{", encoding="utf-8")
 
     assert main(["catalog", "check", str(broken)]) == 1
+
+
+def test_given_one_app_asked_for_then_only_that_app_is_validated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keyfob.catalog import loader
+
+    validated: list[str] = []
+    original = App.model_validate
+
+    def counting(raw: Any, *args: Any, **kwargs: Any) -> App:
+        validated.append(raw["slug"])
+        return original(raw, *args, **kwargs)
+
+    monkeypatch.setattr(App, "model_validate", counting)
+    loader.get_app.cache_clear()
+    try:
+        loader.get_app("slack")
+    finally:
+        loader.get_app.cache_clear()
+
+    assert validated == ["slack"]
+    assert len(loader._raw()) >= 250
+
+
+def test_given_the_checked_in_report_then_it_is_what_the_catalog_says() -> None:
+    report_path = Path(__file__).resolve().parents[2] / "CATALOG.md"
+
+    assert report_path.read_text(encoding="utf-8") == report(check_file(CATALOG_PATH).apps), (
+        "CATALOG.md is stale: run keyfob-admin catalog check --report > CATALOG.md"
+    )

@@ -142,14 +142,23 @@ def check_file(path: Path) -> Result:
 def report(apps: list[App]) -> str:
     """Markdown: the counts, the deprecated schemes, and every note on a value left null."""
     kinds = Counter(spec.type.value for app in apps for spec in app.auth_schemes)
+    examples: dict[str, list[str]] = {}
+    for app in apps:
+        for spec in app.auth_schemes:
+            examples.setdefault(spec.type.value, []).append(app.slug)
     lines = [
         "# Catalog report",
         "",
+        "Written by `keyfob-admin catalog check --report`.",
+        "",
         f"{len(apps)} apps, {sum(kinds.values())} auth schemes.",
         "",
-        "| Scheme | Apps |",
-        "|---|---|",
-        *(f"| {kind} | {count} |" for kind, count in sorted(kinds.items())),
+        "| Scheme | Apps | For example |",
+        "|---|---|---|",
+        *(
+            f"| {kind} | {count} | {', '.join(examples[kind][:3])} |"
+            for kind, count in sorted(kinds.items())
+        ),
         "",
         "## Deprecated schemes",
         "",
