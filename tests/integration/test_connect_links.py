@@ -159,6 +159,7 @@ def test_the_page_asks_for_exactly_the_connection_fields_secrets_hidden(
     assert 'type="text"' in named["dc"]
     assert '<label for="f-api_key">' in html
     assert "<fieldset><legend>Your Mailchimp credentials</legend>" in html
+    assert '<img class="logo" src="https://mailchimp.com/favicon.ico" alt="Mailchimp"' in html
     assert "<script" not in html
 
 
@@ -170,6 +171,8 @@ def test_the_page_forbids_scripts_framing_referrers_and_caching(
 
     policy = page.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; style-src 'sha256-")
+    # The app's logo, by its exact URL: the one image the page may load
+    assert "; img-src https://mailchimp.com/favicon.ico; " in policy
     assert "form-action 'self' https://app.example.com;" in policy
     assert "frame-ancestors 'none'" in policy
     assert page.headers["Referrer-Policy"] == "no-referrer"
