@@ -37,6 +37,8 @@ class Client(rfc6749.ClientMixin):
     redirect_uris: list[str]
     scope: str
     token_endpoint_auth_method: str
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    public_key: str | None = None  # private_key_jwt's, in PEM
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -62,13 +64,15 @@ class Client(rfc6749.ClientMixin):
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         # Strict like RFC 7591 metadata, so tests notice a client using the wrong method.
+        if self.token_endpoint_auth_method in ("private_key_jwt", "client_secret_jwt"):
+            return method == "client_assertion_jwt"  # Authlib's name for either
         return method == self.token_endpoint_auth_method
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in self.grant_types
 
 
 @dataclass(eq=False)
@@ -139,7 +143,10 @@ class Server(AuthorizationServer):
 
     def _store_token(self, token: dict[str, Any], oauth_request: Any) -> None:
         code, old = oauth_request.authorization_code, oauth_request.refresh_token
-        grant_id = code.code if code is not None else old.grant_id
+        if code is not None:
+            grant_id = code.code
+        else:  # a client credentials token is a grant of its own
+            grant_id = old.grant_id if old is not None else f"m2m:{token['access_token']}"
         access, refresh, scope = (
             token["access_token"],
             token.get("refresh_token"),

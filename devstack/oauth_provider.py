@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer
 
+from . import oauth_m2m
 from .moto_server import close, serve
 from .oauth_grants import (
     CLIENT_AUTH_METHODS,
@@ -62,6 +63,7 @@ class OAuthServer:
         self._authz.register_grant(CodeGrant, [PKCE(required=True)])
         self._authz.register_grant(RefreshGrant)
         self._authz.register_endpoint(Revocation)
+        oauth_m2m.register(self._authz, self)
         self._issuer = Issuer(self)
         self._authz.register_extension(self._issuer)
         add = self._app.add_url_rule
@@ -70,6 +72,8 @@ class OAuthServer:
         revoke = self._authz.create_endpoint_response
         add("/revoke", view_func=lambda: revoke("revocation"), methods=["POST"])
         add("/userinfo", view_func=self._userinfo, methods=["GET"])
+        add("/public/<path:path>", view_func=self._public, methods=["GET", "POST"])
+        add("/login", view_func=self._login, methods=["POST"])
         for rule in ("/api/", "/api/<path:path>"):
             add(rule, view_func=self._api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
@@ -84,6 +88,10 @@ class OAuthServer:
             self.issued_tokens: list[dict[str, Any]] = []
             self.authorization_requests: list[dict[str, str]] = []
             self.api_requests: list[dict[str, Any]] = []
+            self.m2m_requests: list[dict[str, Any]] = []
+            self.assertion_ids: set[str] = set()
+            self.extra_audiences: list[str] = []
+            self.logins: dict[str, str] = {}
         self.deny_next_authorization = False
         self.api_status: int | None = None
         self.api_reply: ApiReply | None = None
@@ -119,13 +127,26 @@ class OAuthServer:
         redirect_uris: list[str],
         token_endpoint_auth_method: str = "client_secret_basic",
         scope: str = "read write offline_access",
+        grant_types: tuple[str, ...] = ("authorization_code", "refresh_token"),
+        public_key: str | None = None,
     ) -> tuple[str, str]:
-        """Register a client; ``"none"`` makes a public client, whose secret is ``""``."""
-        if token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
+        """Register a client; ``"none"`` makes a public client, whose secret is ``""``;
+        ``private_key_jwt`` authenticates with the private key of ``public_key`` (PEM)."""
+        methods = [*CLIENT_AUTH_METHODS, *oauth_m2m.JWT_METHODS]
+        if token_endpoint_auth_method not in methods:
             raise ValueError(f"unsupported token_endpoint_auth_method {token_endpoint_auth_method}")
-        secret = "" if token_endpoint_auth_method == "none" else secrets.token_urlsafe(32)
+        public = token_endpoint_auth_method in ("none", "private_key_jwt")
+        secret = "" if public else secrets.token_urlsafe(32)
         client_id = f"client-{secrets.token_hex(8)}"
-        client = Client(client_id, secret, list(redirect_uris), scope, token_endpoint_auth_method)
+        client = Client(
+            client_id,
+            secret,
+            list(redirect_uris),
+            scope,
+            token_endpoint_auth_method,
+            grant_types,
+            public_key,
+        )
         with self.lock:
             self.clients[client.client_id] = client
         return client.client_id, client.client_secret
@@ -214,6 +235,32 @@ class OAuthServer:
             reply = self.api_reply
             return Response(reply.body, status=reply.status, headers=reply.headers)
         return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
+
+    def _login(self) -> Any:
+        """A two-step API's login: a JSON username and password for a short-lived token
+        the resource API takes, in {"data": {"token", "ttl"}}."""
+        body = request.get_json(silent=True) or {}
+        username, password = str(body.get("username", "")), str(body.get("password", ""))
+        with self.lock:
+            self.token_requests.append({"grant_type": "login", "client_id": username, "form": {}})
+            known = self.logins.get(username)
+        if known is None or not secrets.compare_digest(known, password):
+            return jsonify({"error": "invalid_grant"}), 401
+        token = secrets.token_urlsafe(32)
+        issued = IssuedToken(
+            username, f"login:{token}", token, None, "", time.time(), self.expires_in
+        )
+        with self.lock:
+            self.by_access[token] = issued
+        return jsonify({"data": {"token": token, "ttl": self.expires_in}})
+
+    def _public(self, path: str) -> Any:
+        """A public API: answers anyone, and says what credential it saw (none, it should)."""
+        entry = {"method": request.method, "path": f"/{path}", "headers": dict(request.headers)}
+        with self.lock:
+            self.api_requests.append(entry)
+        seen = request.headers.get("Authorization")
+        return jsonify({"public": True, "path": f"/{path}", "authorization": seen})
 
     def _userinfo(self) -> Any:
         bearer = request.headers.get("Authorization", "").partition("Bearer ")[2]

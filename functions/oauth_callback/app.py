@@ -19,7 +19,7 @@ _Param = Annotated[str | None, Query(max_length=4096)]
 
 @app.get(
     "/v1/oauth/callback",
-    summary="OAuth 2.0 redirect endpoint; register it with each provider",
+    summary="OAuth redirect endpoint (2.0, 1.0a, GitHub App setup URL); register it",
     description="Public. Redirects to the account's redirect_url with connected_account_id "
     "and status, or shows a small page when there is none.",
     responses={302: {"description": "Back to the application"}},
@@ -29,8 +29,25 @@ def callback(
     code: _Param = None,
     error: _Param = None,
     iss: _Param = None,
+    oauth_token: Annotated[str | None, Query(max_length=4096, description="OAuth 1.0a")] = None,
+    oauth_verifier: Annotated[str | None, Query(max_length=4096, description="OAuth 1.0a")] = None,
+    installation_id: Annotated[
+        str | None, Query(max_length=32, description="A GitHub App's install redirect")
+    ] = None,
+    setup_action: Annotated[
+        str | None, Query(max_length=32, description="A GitHub App's install redirect")
+    ] = None,
 ) -> Response[Any]:
-    query = {"state": state, "code": code, "error": error, "iss": iss}
+    query = {
+        "state": state,
+        "code": code,
+        "error": error,
+        "iss": iss,
+        "oauth_token": oauth_token,
+        "oauth_verifier": oauth_verifier,
+        "installation_id": installation_id,
+        "setup_action": setup_action,
+    }
     try:
         outcome = complete({k: v for k, v in query.items() if v is not None})
     except KeyfobError as exc:

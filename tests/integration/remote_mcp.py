@@ -131,8 +131,9 @@ class McpAuthServer(OAuthServer):
             granted = self.resources.get(form.get("code") or form.get("refresh_token") or "")
         if granted is not None and form.get("resource") != granted:
             with self.lock:
-                self.token_requests.append({"grant_type": form.get("grant_type"),
-                                            "form": form.to_dict()})
+                self.token_requests.append(
+                    {"grant_type": form.get("grant_type"), "form": form.to_dict()}
+                )
             return jsonify({"error": "invalid_target"}), 400
         answer = super()._token()
         payload = answer.get_json(silent=True) if isinstance(answer, Response) else None
@@ -256,10 +257,13 @@ class RemoteMcpServer:
 def _without_metadata_url(send: Any) -> Any:
     async def sending(message: Any) -> None:
         if message["type"] == "http.response.start" and message["status"] == 401:
-            message = {**message, "headers": [
-                (k, b'Bearer error="invalid_token"' if k == b"www-authenticate" else v)
-                for k, v in message["headers"]
-            ]}
+            message = {
+                **message,
+                "headers": [
+                    (k, b'Bearer error="invalid_token"' if k == b"www-authenticate" else v)
+                    for k, v in message["headers"]
+                ],
+            }
         await send(message)
 
     return sending
@@ -301,9 +305,16 @@ class _ScopeGuard:
                 f'resource_metadata="{self.owner.url.replace("/mcp", "")}'
                 '/.well-known/oauth-protected-resource/mcp"'
             )
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"www-authenticate", challenge.encode()),
-                                    (b"content-type", b"application/json")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"www-authenticate", challenge.encode()),
+                        (b"content-type", b"application/json"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"error":"insufficient_scope"}'})
             return
         sent = False

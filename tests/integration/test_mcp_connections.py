@@ -77,7 +77,10 @@ def approve(anonymous: Api, authorization_url: str) -> dict[str, str]:
 
 
 def test_dynamic_registration_then_tools_called_as_the_entity(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
     gateway: Gateway,
 ) -> None:
     _, api = own
@@ -129,14 +132,19 @@ def test_dynamic_registration_then_tools_called_as_the_entity(
 
 
 def test_a_pre_registered_client_and_registering_again_after_invalid_client(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
     gateway: Gateway,
 ) -> None:
     _, api = own
     callback_url = f"{gateway.url}/v1/oauth/callback"
     client_id, secret = auth.register_client(redirect_uris=[callback_url])
     pinned = integration(
-        api, remote, credentials={"client_id": client_id, "client_secret": secret},
+        api,
+        remote,
+        credentials={"client_id": client_id, "client_secret": secret},
         mcp={"server_url": remote.url, "issuer": auth.issuer},
     )
     started = initiate(api, pinned["id"], "cy")
@@ -147,7 +155,9 @@ def test_a_pre_registered_client_and_registering_again_after_invalid_client(
 
     # Credentials registered with another authorization server are not used here.
     elsewhere = integration(
-        api, remote, credentials={"client_id": client_id, "client_secret": secret},
+        api,
+        remote,
+        credentials={"client_id": client_id, "client_secret": secret},
         mcp={"server_url": remote.url, "issuer": "https://other.example/"},
     )
     refused = api.post(
@@ -172,7 +182,10 @@ def test_a_pre_registered_client_and_registering_again_after_invalid_client(
 
 
 def test_a_registration_whose_secret_expires_is_made_again(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
 ) -> None:
     _, api = own
     created = integration(api, remote)
@@ -186,7 +199,10 @@ def test_a_registration_whose_secret_expires_is_made_again(
 
 
 def test_connections_registering_at_once_all_use_the_one_registration_stored(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
 ) -> None:
     _, api = own
     created = integration(api, remote)
@@ -201,7 +217,10 @@ def test_connections_registering_at_once_all_use_the_one_registration_stored(
 
 
 def test_well_known_fallbacks_and_openid_discovery(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
 ) -> None:
     _, api = own
     remote.bare_401, auth.openid_only = True, True
@@ -219,7 +238,10 @@ def test_well_known_fallbacks_and_openid_discovery(
 
 
 def test_keyfobs_client_id_metadata_document_where_the_server_takes_one(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
     gateway: Gateway,
 ) -> None:
     _, api = own
@@ -236,7 +258,10 @@ def test_keyfobs_client_id_metadata_document_where_the_server_takes_one(
 
 
 def test_an_authorization_response_from_another_issuer_fails_the_connection(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
 ) -> None:
     _, api = own
     created = integration(api, remote)
@@ -251,7 +276,10 @@ def test_an_authorization_response_from_another_issuer_fails_the_connection(
 
 
 def test_insufficient_scope_steps_the_connection_up(
-    own: tuple[Tenant, Api], anonymous: Api, auth: McpAuthServer, remote: RemoteMcpServer,
+    own: tuple[Tenant, Api],
+    anonymous: Api,
+    auth: McpAuthServer,
+    remote: RemoteMcpServer,
     gateway: Gateway,
 ) -> None:
     _, api = own

@@ -65,7 +65,11 @@ def test_an_agent_connects_its_user_and_calls_the_api_as_them(
 
     names, apps = mcp_client.run(gateway.url, mcp_client.bearer(key), discover)
     assert names == [
-        "list_apps", "list_connections", "connect_app", "connection_status", "call_api"
+        "list_apps",
+        "list_connections",
+        "connect_app",
+        "connection_status",
+        "call_api",
     ]
     assert [a["app"] for a in apps.structured_content["apps"]] == ["oauth2"]
 
@@ -102,8 +106,14 @@ def test_an_agent_key_never_reaches_another_entity(
         "connections": [],
     }
     for tool, arguments in (
-        ("call_api", {"connected_account_id": account["connected_account_id"],
-                      "method": "GET", "path": "/me"}),
+        (
+            "call_api",
+            {
+                "connected_account_id": account["connected_account_id"],
+                "method": "GET",
+                "path": "/me",
+            },
+        ),
         ("connection_status", {"connected_account_id": account["connected_account_id"]}),
     ):
         refused = mcp_client.call(gateway.url, bob, tool, arguments)
@@ -140,9 +150,7 @@ def test_keys_limited_to_apps_and_tools_and_refused_when_deleted(
         return [t.name for t in (await client.list_tools()).tools]
 
     assert mcp_client.run(gateway.url, mcp_client.bearer(limited), names) == ["list_apps"]
-    assert mcp_client.call(gateway.url, limited, "list_apps", {}).structured_content == {
-        "apps": []
-    }
+    assert mcp_client.call(gateway.url, limited, "list_apps", {}).structured_content == {"apps": []}
     refused = mcp_client.call(gateway.url, limited, "list_connections", {})
     assert refused.structured_content["error"]["code"] == "operation_not_allowed"
 
@@ -178,7 +186,10 @@ def test_an_expired_agent_key_is_refused(
 
 
 def test_every_tool_call_is_an_audit_event_without_bodies(
-    gateway: Gateway, tenant_api: Api, own_tenant: Tenant, provider: OAuthServer,
+    gateway: Gateway,
+    tenant_api: Api,
+    own_tenant: Tenant,
+    provider: OAuthServer,
     published: Published,
 ) -> None:
     create_integration(tenant_api, provider)
@@ -186,7 +197,9 @@ def test_every_tool_call_is_an_audit_event_without_bodies(
     published.drain()
     mcp_client.call(gateway.url, key, "list_connections", {})
     mcp_client.call(
-        gateway.url, key, "call_api",
+        gateway.url,
+        key,
+        "call_api",
         {"app": "oauth2", "method": "POST", "path": "/things", "body": {"secret": "s3cr3t"}},
     )
     activity = [

@@ -30,6 +30,7 @@ OAUTH2 = AuthScheme.OAUTH2
 API_KEY = AuthScheme.API_KEY
 BEARER_TOKEN = AuthScheme.BEARER_TOKEN
 BASIC = AuthScheme.BASIC
+OAUTH2_CLIENT_CREDENTIALS = AuthScheme.OAUTH2_CLIENT_CREDENTIALS
 
 REQUIRED_SCHEMES: dict[str, set[AuthScheme]] = {
     "github": {OAUTH2, BEARER_TOKEN},
@@ -174,10 +175,10 @@ def test_given_generic_oauth2_entry_then_it_has_no_endpoints() -> None:
 
     assert app.name == "Custom OAuth 2.0 server"
     assert app.api_base_url == ""
-    assert [spec.type for spec in app.auth_schemes] == [OAUTH2]
-    spec = app.scheme(OAUTH2)
-    assert spec.authorization_url is None
-    assert spec.token_url is None
+    assert [spec.type for spec in app.auth_schemes] == [OAUTH2, OAUTH2_CLIENT_CREDENTIALS]
+    for spec in app.auth_schemes:
+        assert spec.authorization_url is None
+        assert spec.token_url is None
 
 
 @pytest.mark.parametrize("pair", _schemes(), ids=_scheme_id)
@@ -378,6 +379,13 @@ NO_PROBE: dict[tuple[str, AuthScheme], str] = {
     ("linear", API_KEY): "GraphQL only: the viewer query needs a POST body",
     ("mailgun", BASIC): "domain sending keys may only POST messages",
     ("oauth2", OAUTH2): "a custom server has no known API",
+    ("oauth2", OAUTH2_CLIENT_CREDENTIALS): "a custom server has no known API",
+    ("oauth1", AuthScheme.OAUTH1): "a custom server has no known API",
+    ("demo-login", AuthScheme.TWO_STEP): "a demo API: the integration names its API",
+    ("github", AuthScheme.GITHUB_APP): "the installation's account comes from the app's JWT",
+    ("google", AuthScheme.JWT_BEARER): "a service account has no userinfo without email scope",
+    ("salesforce", AuthScheme.JWT_BEARER): "its API host comes from the token's instance_url",
+    ("public-api", AuthScheme.NO_AUTH): "a public API has no credential to prove",
     ("mcp", OAUTH2): "a remote MCP server is called with MCP requests, not an identity call",
     ("openai", API_KEY): "restricted keys without models.read get 401 on /models",
     ("resend", API_KEY): "sending-only keys get 401 on every read endpoint",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -78,21 +79,34 @@ def test_loopback_over_http_is_allowed_only_when_configured() -> None:
     assert params.url_problem("http://10.0.0.1/token") is not None
 
 
-def test_the_document_says_which_credentials_an_oauth2_integration_takes() -> None:
+def test_the_document_says_which_credentials_each_scheme_s_integration_takes() -> None:
     from keyfob import catalog
     from keyfob.catalog.params import integration_fields
     from keyfob.models.integrations import IntegrationCreate
 
-    # Without `mcp`; a remote MCP server's integration takes the same fields, none required.
-    by_mcp = IntegrationCreate.model_json_schema()["then"]
-    documented = by_mcp["else"]["properties"]["credentials"]
-    assert by_mcp["then"]["properties"]["credentials"]["required"] == []
+    def documented(scheme: AuthScheme) -> dict[str, Any]:
+        """The credentials the document asks of this scheme's integration (the clause
+        naming it that says what credentials are)."""
+        for clause in IntegrationCreate.model_json_schema()["allOf"]:
+            named = clause["if"]["properties"]["auth_scheme"]["enum"]
+            then = clause["then"]
+            if scheme.value not in named:
+                continue
+            if scheme is AuthScheme.OAUTH2:
+                # Without `mcp`; a remote MCP server's takes the same, none required.
+                assert then["then"]["properties"]["credentials"]["required"] == []
+                return dict(then["else"]["properties"]["credentials"])
+            if "credentials" in then["properties"]:
+                return dict(then["properties"]["credentials"])
+        raise AssertionError(f"the document says nothing of {scheme.value}")
+
     for app in catalog.list_apps():
         for scheme in app.auth_schemes:
             fields = integration_fields(scheme)
-            if scheme.type is not AuthScheme.OAUTH2:
-                assert fields == []
+            said = documented(scheme.type)
+            if not fields:
+                assert said == {"maxProperties": 0}
                 continue
-            assert {f.name for f in fields} == set(documented["properties"])
+            assert {f.name for f in fields} == set(said["properties"])
             required = {f.name for f in fields if f.required and f.default is None}
-            assert required == set(documented["required"])
+            assert required == set(said["required"])

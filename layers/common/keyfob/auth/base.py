@@ -80,10 +80,20 @@ class Family(ABC):
     renews: ClassVar[bool]
     # Whether ``revoke`` can end its grant at the provider.
     revocable: ClassVar[bool]
+    # Whether it renews with no refresh token: the grant is made again with the stored
+    # credential (client credentials, a JWT assertion, an exchange).
+    renews_itself: ClassVar[bool] = False
+    # Whether ``begin`` calls the provider as the integration's client (OAuth 1.0a's
+    # request token): its context then carries the client secret.
+    begins_with_secret: ClassVar[bool] = False
 
     @abstractmethod
     def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
         """Start a connection; ``secret``: the secret connection fields the user gave."""
+
+    def callback_code(self, query: Mapping[str, str]) -> str | None:
+        """What the callback's query carries for ``complete``: the code flow's code."""
+        return query.get("code")
 
     def complete(
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None
@@ -103,6 +113,11 @@ class Family(ABC):
         from keyfob.auth.upstream import placed
 
         return placed(scheme, values)
+
+    def identity(self, credential: Mapping[str, Any]) -> ProbeResult | None:
+        """The upstream account as the grant itself names it, when it does (a GitHub App
+        installation's account): no identity call is made then."""
+        return None
 
     def probe(
         self,

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from keyfob import catalog
 from keyfob.auth.authorization import RESERVED, authorization_url
 from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
-from keyfob.catalog import App, SchemeSpec
+from keyfob.catalog import App, AuthScheme, SchemeSpec
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import iso, now
@@ -65,7 +65,10 @@ def effective_settings(
         update.setdefault("revocation_url", None)
     merged = base.model_copy(update=update)
     fields = {f.name for f in scheme.connection_fields}
-    missing = [f for f in ("authorization_url", "token_url") if not getattr(merged, f)]
+    # Client credentials have no authorization endpoint: a token endpoint is enough.
+    needed = ("authorization_url", "token_url") if scheme.type is AuthScheme.OAUTH2 else ()
+    missing = [f for f in (*needed, "token_url") if not getattr(merged, f)]
+    missing = list(dict.fromkeys(missing))
     urls = {f"oauth.{name}": getattr(merged, name) for name in _URL_FIELDS}
     invalid = [
         {"field": field, "reason": problem}
@@ -192,12 +195,18 @@ def _client(context: Context, oauth: OAuthSettings) -> OAuth2Client:
         token_endpoint_auth_method=method,
         revocation_endpoint_auth_method=method,
     )
+    if method in ("private_key_jwt", "client_secret_jwt"):
+        # RFC 7523 2.2: a signed assertion, its audience the token endpoint.
+        from authlib.oauth2.rfc7523 import ClientSecretJWT, PrivateKeyJWT
+
+        signer = PrivateKeyJWT if method == "private_key_jwt" else ClientSecretJWT
+        client.register_client_auth_method(signer(oauth.token_url))
     for hook in ("access_token_response", "refresh_token_response"):
         client.register_compliance_hook(hook, _screened)
     return client
 
 
-def _token_request(context: Context, what: str, **request: Any) -> dict[str, Any]:
+def token_request(context: Context, what: str, **request: Any) -> dict[str, Any]:
     """One call of the token endpoint through Authlib; raises GrantError."""
     import requests
     from authlib.integrations.requests_client import OAuthError
@@ -268,7 +277,7 @@ class OAuth2(Family):
         request: dict[str, Any] = {"code": code, "redirect_uri": redirect_uri}
         if code_verifier is not None:
             request["code_verifier"] = code_verifier
-        tokens = _token_request(context, "the code", grant_type="authorization_code", **request)
+        tokens = token_request(context, "the code", grant_type="authorization_code", **request)
         return _carried(context, tokens)
 
     def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,7 +285,7 @@ class OAuth2(Family):
         the answer: Authlib keeps the one refreshed with, which stays good."""
         context = _with_grant(context, credential)
         refresh_token = str(credential["refresh_token"])
-        tokens = _token_request(context, "the refresh token", refresh_token=refresh_token)
+        tokens = token_request(context, "the refresh token", refresh_token=refresh_token)
         return _carried(context, tokens)
 
     def revoke(

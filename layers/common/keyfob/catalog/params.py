@@ -17,6 +17,51 @@ ParamValues = dict[str, str | list[str]]
 
 def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
     """What the developer supplies once for an integration of this scheme."""
+    scopes = ParamField(
+        name="scopes",
+        display_name="Scopes",
+        type="string_list",
+        description="Scopes to request; the app's defaults when omitted.",
+        required=False,
+        default=list(scheme.default_scopes),
+    )
+    if scheme.type in (AuthScheme.OAUTH2_CLIENT_CREDENTIALS, AuthScheme.JWT_BEARER):
+        return [scopes]  # each connection brings its own client, or its own key
+    if scheme.type is AuthScheme.OAUTH1:
+        return [
+            ParamField(
+                name="client_id",
+                display_name="Consumer key",
+                description="The consumer key (API key) of your app registered with the provider.",
+            ),
+            ParamField(
+                name="client_secret",
+                display_name="Consumer secret",
+                description="Its consumer secret (HMAC-SHA1), or its RSA private key in PEM "
+                "(RSA-SHA1).",
+                secret=True,
+            ),
+        ]
+    if scheme.type is AuthScheme.GITHUB_APP:
+        return [
+            ParamField(
+                name="client_id",
+                display_name="Client ID",
+                description="The GitHub App's client ID (or its app ID): the iss of its JWT.",
+            ),
+            ParamField(
+                name="client_secret",
+                display_name="Private key",
+                description="The GitHub App's private key in PEM.",
+                secret=True,
+            ),
+            ParamField(
+                name="app_slug",
+                display_name="App slug",
+                description="The app's slug: https://github.com/apps/<slug>.",
+                pattern=r"^[a-z0-9][a-z0-9-]{0,99}$",
+            ),
+        ]
     if scheme.type is not AuthScheme.OAUTH2:
         return []
     return [
@@ -31,14 +76,7 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
             description="The OAuth client secret of your app registered with the provider.",
             secret=True,
         ),
-        ParamField(
-            name="scopes",
-            display_name="Scopes",
-            type="string_list",
-            description="Scopes to request; the app's defaults when omitted.",
-            required=False,
-            default=list(scheme.default_scopes),
-        ),
+        scopes,
     ]
 
 

@@ -118,6 +118,17 @@ class CredentialPlacement(BaseModel):
         return self
 
 
+def _strings(template: object) -> list[str]:
+    """Every string in a JSON template."""
+    if isinstance(template, str):
+        return [template]
+    if isinstance(template, dict):
+        return [s for value in template.values() for s in _strings(value)]
+    if isinstance(template, list):
+        return [s for value in template for s in _strings(value)]
+    return []
+
+
 class SchemeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -278,9 +289,11 @@ class SchemeSpec(BaseModel):
         templated: list[str] = []
         if self.oauth1 is not None:
             o = self.oauth1
-            templated += [o.request_token_url, o.authorization_url, o.access_token_url]
+            templated += [
+                url for url in (o.request_token_url, o.authorization_url, o.access_token_url) if url
+            ]
         if self.exchange is not None:
-            templated += [*self.exchange.body.values(), *self.exchange.headers.values()]
+            templated += [*_strings(self.exchange.body), *self.exchange.headers.values()]
             for name in self.exchange.basic_auth or ():
                 if name not in names:
                     raise ValueError(f"exchange.basic_auth names unknown field {name!r}")

@@ -4,7 +4,7 @@ two-step scheme's exchange."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,9 +17,10 @@ class OAuth1Spec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    request_token_url: str
-    authorization_url: str
-    access_token_url: str
+    # Null for a custom server, whose integration supplies them.
+    request_token_url: str | None = None
+    authorization_url: str | None = None
+    access_token_url: str | None = None
     signature_method: Literal["HMAC-SHA1", "RSA-SHA1"] = "HMAC-SHA1"
     signature_type: Literal["header", "query"] = Field(
         default="header", description="Where the oauth_* parameters go on signed requests."
@@ -93,7 +94,9 @@ class Exchange(BaseModel):
 
     method: Literal["POST", "GET", "PUT"] = "POST"
     body_format: Literal["json", "form", "none"] = "json"
-    body: dict[str, str] = Field(default_factory=dict)
+    body: dict[str, Any] = Field(
+        default_factory=dict, description="A JSON template: its strings may hold placeholders."
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     basic_auth: tuple[str, str] | None = Field(
         default=None, description="Connection fields sent as HTTP Basic (username, password)."

@@ -61,8 +61,7 @@ class ApiKeyCreate(Model):
     )
     expires_in_seconds: Annotated[int, Field(ge=60, le=MAX_LIFETIME_SECONDS)] | None = Field(
         default=None,
-        description="Lifetime; an agent key without one lives 30 days, a tenant key until "
-        "deleted.",
+        description="Lifetime; an agent key without one lives 30 days, a tenant key until deleted.",
     )
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
 from keyfob.models.mcp import McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import Model, ParamValue, Slug
@@ -34,22 +34,84 @@ _MCP_CREDENTIALS: dict[str, Any] = {
     "required": [],
     "dependentRequired": {"client_secret": ["client_id"]},
 }
+
+
+def _when(schemes: tuple[str, ...], then: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"auth_scheme": {"enum": list(schemes)}}, "required": ["auth_scheme"]},
+        "then": then,
+    }
+
+
+def _credentials(*names: str) -> dict[str, Any]:
+    """The integration's credentials of these names, all required."""
+    return {
+        "required": list(names),
+        "properties": {name: _CREDENTIAL_FIELDS[name] for name in names},
+        "additionalProperties": False,
+    }
+
+
+_CREDENTIAL_FIELDS: dict[str, Any] = {
+    **_OAUTH2_CREDENTIALS["properties"],
+    "app_slug": {"type": "string", "minLength": 1},
+}
+_ALL = tuple(s.value for s in AuthScheme)
+
+
+def _but(*kept: str) -> tuple[str, ...]:
+    return tuple(s for s in _ALL if s not in kept)
+
+
+_TOKEN_URL = ("OAUTH2", "OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER", "TWO_STEP")
+_REDIRECTING = ("OAUTH2", "OAUTH1", "GITHUB_APP")
 _INTEGRATION_BY_SCHEME: dict[str, Any] = {
-    "if": {"properties": {"auth_scheme": {"const": "OAUTH2"}}, "required": ["auth_scheme"]},
-    "then": {
-        "if": {"properties": {"mcp": {"type": "object"}}, "required": ["mcp"]},
-        "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
-        "else": {"required": ["credentials"], "properties": {"credentials": _OAUTH2_CREDENTIALS}},
-    },
-    # The other schemes take their credential per connection, and no OAuth settings.
-    "else": {
-        "properties": {
-            "credentials": {"maxProperties": 0},
-            "oauth": {"type": "null"},
-            "mcp": {"type": "null"},
-            "require_confirmation": {"const": False},
-        }
-    },
+    "allOf": [
+        _when(
+            ("OAUTH2",),
+            {
+                "if": {"properties": {"mcp": {"type": "object"}}, "required": ["mcp"]},
+                "then": {"properties": {"credentials": _MCP_CREDENTIALS}},
+                "else": {
+                    "required": ["credentials"],
+                    "properties": {"credentials": _OAUTH2_CREDENTIALS},
+                },
+            },
+        ),
+        # Each connection brings its own client, or its own key: the integration, scopes.
+        _when(
+            ("OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER"),
+            {"properties": {"credentials": {**_credentials("scopes"), "required": []}}},
+        ),
+        # OAuth 1.0a: the consumer key and secret (or RSA private key) of the developer's app.
+        _when(
+            ("OAUTH1",),
+            {
+                "required": ["credentials"],
+                "properties": {"credentials": _credentials("client_id", "client_secret")},
+            },
+        ),
+        # A GitHub App: its client ID (or app ID), private key and slug.
+        _when(
+            ("GITHUB_APP",),
+            {
+                "required": ["credentials"],
+                "properties": {
+                    "credentials": _credentials("client_id", "client_secret", "app_slug")
+                },
+            },
+        ),
+        # The others take their credential per connection.
+        _when(
+            _but("OAUTH2", "OAUTH2_CLIENT_CREDENTIALS", "JWT_BEARER", "OAUTH1", "GITHUB_APP"),
+            {"properties": {"credentials": {"maxProperties": 0}}},
+        ),
+        _when(_but(*_TOKEN_URL), {"properties": {"oauth": {"type": "null"}}}),
+        _when(_but("OAUTH1"), {"properties": {"oauth1": {"type": "null"}}}),
+        _when(_but("GITHUB_APP"), {"properties": {"github_app": {"type": "null"}}}),
+        _when(_but("OAUTH2"), {"properties": {"mcp": {"type": "null"}}}),
+        _when(_but(*_REDIRECTING), {"properties": {"require_confirmation": {"const": False}}}),
+    ]
 }
 
 
@@ -67,6 +129,12 @@ class IntegrationCreate(Model):
         description="The app's integration_fields: client_id, client_secret, scopes.",
     )
     oauth: OAuthSettings | None = None
+    oauth1: OAuth1Spec | None = Field(
+        default=None, description="OAUTH1: endpoints and signing, over the catalog's."
+    )
+    github_app: GitHubAppSpec | None = Field(
+        default=None, description="GITHUB_APP: GitHub's endpoints, over the catalog's."
+    )
     api: ApiSettings | None = None
     mcp: McpSettings | None = Field(
         default=None,
@@ -91,6 +159,12 @@ class IntegrationView(Model):
     client_id: str | None
     scopes: list[str]
     oauth: OAuthSettings | None = Field(description="Effective OAuth settings, after overrides.")
+    oauth1: OAuth1Spec | None = Field(
+        default=None, description="Effective OAuth 1.0a settings, after overrides."
+    )
+    github_app: GitHubAppSpec | None = Field(
+        default=None, description="Effective GitHub App settings, after overrides."
+    )
     api: ApiSettings | None = Field(description="Effective API settings, after overrides.")
     mcp: McpSettings | None = Field(default=None, description="The remote MCP server, if any.")
     require_confirmation: bool

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
 from keyfob.models.accounts import AccountFields, AccountView
 from keyfob.models.mcp import Grant, McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
@@ -45,6 +45,8 @@ class IntegrationRecord(Record):
     client_id: str | None = None
     scopes: list[str] = []
     oauth: OAuthSettings | None = None
+    oauth1: OAuth1Spec | None = None
+    github_app: GitHubAppSpec | None = None
     api: ApiSettings | None = None
     # A remote MCP server, whose authorization server each connection discovers.
     mcp: McpSettings | None = None

@@ -20,7 +20,14 @@ class OAuthSettings(Model):
     revocation: Revocation | None = Field(
         default=None, description="The provider's own revocation call, where not RFC 7009."
     )
-    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] | None = None
+    token_endpoint_auth_method: (
+        Literal["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]
+        | None
+    ) = Field(
+        default=None,
+        description="private_key_jwt: the client secret is the client's private key in PEM "
+        "(RFC 7523 2.2); client_secret_jwt: an HS256 assertion with the client secret.",
+    )
     scope_separator: Annotated[str, StringConstraints(min_length=1, max_length=3)] | None = None
     authorization_params: (
         Annotated[dict[Annotated[str, StringConstraints(max_length=64)], str], Field(max_length=20)]

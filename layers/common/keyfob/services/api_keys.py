@@ -46,9 +46,7 @@ def new_key(prefix: str = KEY_PREFIX) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-def record_for(
-    tenant_id: str, key: str, request: ApiKeyCreate, created_at: str
-) -> ApiKeyRecord:
+def record_for(tenant_id: str, key: str, request: ApiKeyCreate, created_at: str) -> ApiKeyRecord:
     lifetime = request.expires_in_seconds
     if lifetime is None and request.kind == "agent":
         lifetime = DEFAULT_AGENT_LIFETIME_SECONDS

@@ -54,27 +54,26 @@ def complete(query: Mapping[str, str]) -> Outcome:
     if pending.grant and (reason := _grant_issuer_problem(pending.grant, query.get("iss"))):
         return _failed(pending, reason)
     if error := query.get("error"):
-        code = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
-        return _failed(pending, f"provider returned error: {code}")
-    if not query.get("code"):
-        return _failed(pending, "authorization response had no code")
+        reason = error if _PROVIDER_ERROR.match(error) else "unrecognised_error"
+        return _failed(pending, f"provider returned error: {reason}")
     integration = integration_secrets.with_secret(pending.tenant_id, pending.integration_id)
-    context = integration.context(pending.params, pending.grant)
-    assert integration.record.oauth is not None
-    if reason := _issuer_problem(integration.record.oauth, query.get("iss")):
-        return _failed(pending, reason)
     family = auth.family(integration.record.auth_scheme)
+    code = family.callback_code(query)
+    if not code:
+        return _failed(pending, "authorization response had no code")
+    context = integration.context(pending.params, pending.grant)
+    oauth = integration.record.oauth
+    if oauth is not None and (reason := _issuer_problem(oauth, query.get("iss"))):
+        return _failed(pending, reason)
     try:
-        token_set = family.complete(
-            context, query["code"], pending.redirect_uri, pending.code_verifier
-        )
+        token_set = family.complete(context, code, pending.redirect_uri, pending.code_verifier)
     except GrantError as exc:
         return _failed(pending, str(exc))
     identity = connections.identified(integration.record, token_set, pending.params)
     from keyfob.security import crypto
 
     changes = identity.merged(
-        tokens.token_changes(token_set, integration.record.oauth, Increment())
+        tokens.token_changes(token_set, oauth, Increment(), family.renews_itself)
     ).model_copy(
         update={
             "secret": crypto.seal_account(

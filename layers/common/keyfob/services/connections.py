@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from keyfob import auth, catalog
-from keyfob.auth.base import Begun, Context
+from keyfob.auth.base import Begun, Context, GrantError
 from keyfob.catalog.params import url_problem
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.config import settings
@@ -25,6 +25,7 @@ from keyfob.models.records import (
 )
 from keyfob.models.types import Status
 from keyfob.services import events, records, transitions
+from keyfob.services.tokens import token_changes
 
 if TYPE_CHECKING:
     from keyfob.auth.upstream import ProbeResult
@@ -99,9 +100,7 @@ def start(
         created_at=created,
         updated_at=created,
     )
-    begun = auth.family(integration.auth_scheme).begin(
-        Context(integration, plain), secret, callback_url
-    )
+    begun = _begun(integration, plain, secret, callback_url)
     if begun.authorization is not None:
         url, state = authorization(
             integration, account.id, plain, account.return_url, callback_url, begun
@@ -115,6 +114,10 @@ def start(
     from keyfob.security import crypto
 
     identity = verified(integration, begun.credential, plain) if validate else AccountChanges()
+    family = auth.family(integration.auth_scheme)
+    if family.renews:  # a token obtained at once (client credentials, a JWT assertion)
+        renewal = token_changes(begun.credential, integration.oauth, 0, family.renews_itself)
+        identity = identity.merged(renewal)
     account = account.model_copy(
         update={
             **identity.model_dump(exclude_unset=True),
@@ -130,6 +133,45 @@ def start(
     return InitiatedAccount(**account.view().model_dump(), redirect_url=None)
 
 
+def _begin(
+    integration: IntegrationRecord,
+    plain: dict[str, str],
+    secret: Mapping[str, Any],
+    callback_url: str,
+) -> Begun:
+    family = auth.family(integration.auth_scheme)
+    context = Context(integration, plain)
+    if family.begins_with_secret:
+        from keyfob.services import integration_secrets
+
+        held = integration_secrets.with_secret(integration.tenant_id, integration.id)
+        context = held.context(plain)
+    return family.begin(context, secret, callback_url)
+
+
+def _begun(
+    integration: IntegrationRecord,
+    plain: dict[str, str],
+    secret: Mapping[str, Any],
+    callback_url: str,
+) -> Begun:
+    """The family's start; a credential it was refused at the provider is a 4xx."""
+    try:
+        return _begin(integration, plain, secret, callback_url)
+    except GrantError as exc:
+        if exc.transient:
+            raise UpstreamFailed(
+                "token_unavailable",
+                f"Could not obtain a token from {integration.app}: {exc}; retry",
+                {"app": integration.app},
+            ) from None
+        raise Invalid(
+            "credentials_rejected",
+            f"{integration.app} did not grant a token: {exc}",
+            {"app": integration.app, "error": exc.error},
+        ) from None
+
+
 def authorization(
     integration: IntegrationRecord,
     account_id: str,
@@ -141,9 +183,7 @@ def authorization(
     """A new authorization attempt for an account: where to send the user, and the
     pending state the callback will match it by (its state value stored hashed)."""
     if begun is None:
-        begun = auth.family(integration.auth_scheme).begin(
-            Context(integration, params), {}, callback_url
-        )
+        begun = _begun(integration, params, {}, callback_url)
     assert begun.authorization is not None
     pending = StateRecord(
         state_hash=lookup_hash(begun.authorization.state),
@@ -194,6 +234,8 @@ def identified(
     integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
 ) -> AccountChanges:
     """Which upstream account was connected; best effort, it never fails a connection."""
+    if (named := auth.family(integration.auth_scheme).identity(credential)) is not None:
+        return _identity(named)
     if integration.api is None or integration.api.identity is None:
         return AccountChanges()
     result = _probe(integration, credential, params)

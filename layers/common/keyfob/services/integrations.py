@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from keyfob import catalog
+from keyfob import auth, catalog
 from keyfob.auth import upstream
 from keyfob.catalog import AuthScheme
 from keyfob.catalog.params import integration_fields
 from keyfob.catalog.params import validate as validate_params
+from keyfob.catalog.schema import TOKEN_URL_SCHEMES
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import logger
@@ -36,6 +37,8 @@ def view(record: IntegrationRecord) -> IntegrationView:
         client_id=record.client_id,
         scopes=record.scopes,
         oauth=record.oauth,
+        oauth1=record.oauth1,
+        github_app=record.github_app,
         api=record.api,
         mcp=record.mcp,
         require_confirmation=record.require_confirmation,
@@ -48,9 +51,26 @@ def view(record: IntegrationRecord) -> IntegrationView:
 def _not_oauth(field: str, scheme: AuthScheme) -> Invalid:
     return Invalid(
         "invalid_oauth_settings",
-        f"{field} applies only to OAUTH2, not {scheme.value}",
+        f"{field} does not apply to {scheme.value}",
         {"invalid": [{"field": field, "reason": "not an OAUTH2 integration"}]},
     )
+
+
+def _check_private_key(pem: object, signer: str = "private_key_jwt") -> None:
+    """The client secret is the client's private key, checked now."""
+    from keyfob.auth.keys import signing_key_problem
+
+    if isinstance(pem, str) and (problem := signing_key_problem(pem)):
+        raise Invalid(
+            "invalid_credentials",
+            f"client_secret {problem} ({signer} signs with it)",
+            {"invalid": [{"field": "client_secret", "reason": problem}]},
+        )
+
+
+def _check_rsa_key(method: str, pem: object) -> None:
+    if method == "RSA-SHA1":
+        _check_private_key(pem, "RSA-SHA1")
 
 
 def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
@@ -68,14 +88,34 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
     oauth = None
     if mcp is not None:
         oauth = mcp_integrations.oauth_settings(scheme)
-    elif scheme.type is AuthScheme.OAUTH2:
+    elif scheme.type in TOKEN_URL_SCHEMES:
         from keyfob.auth.oauth2 import effective_settings
 
         oauth = effective_settings(app, scheme, request.oauth)
     elif request.oauth is not None:
         raise _not_oauth("oauth", scheme.type)
-    elif request.require_confirmation:
+    oauth1 = None
+    if scheme.type is AuthScheme.OAUTH1:
+        from keyfob.auth.oauth1 import effective_settings as oauth1_settings
+
+        oauth1 = oauth1_settings(app, scheme, request.oauth1)
+        _check_rsa_key(oauth1.signature_method, values.get("client_secret"))
+    elif request.oauth1 is not None:
+        raise _not_oauth("oauth1", scheme.type)
+    github_app = None
+    if scheme.type is AuthScheme.GITHUB_APP:
+        from keyfob.auth.github_app import effective_settings as github_app_settings
+
+        slug = values.get("app_slug")
+        assert isinstance(slug, str)
+        github_app = github_app_settings(app, scheme, request.github_app, slug)
+        _check_private_key(values.get("client_secret"), "the app's JWT")
+    elif request.github_app is not None:
+        raise _not_oauth("github_app", scheme.type)
+    if request.require_confirmation and not auth.family(scheme.type).redirects:
         raise _not_oauth("require_confirmation", scheme.type)
+    if oauth is not None and oauth.token_endpoint_auth_method == "private_key_jwt":
+        _check_private_key(values.get("client_secret"))
     api = (
         mcp_integrations.api_settings(mcp)
         if mcp is not None
@@ -108,6 +148,8 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         client_id=client_id if isinstance(client_id, str) else None,
         scopes=scopes if isinstance(scopes, list) else [scopes],
         oauth=oauth,
+        oauth1=oauth1,
+        github_app=github_app,
         api=api,
         mcp=mcp,
         require_confirmation=request.require_confirmation,

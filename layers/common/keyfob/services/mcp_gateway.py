@@ -134,9 +134,7 @@ def call(
     return _exchange(session, account, server_url, "tools/call", params)
 
 
-def _forbidden(
-    session: Session, account: AccountRecord, challenge: str, method: str
-) -> Exception:
+def _forbidden(session: Session, account: AccountRecord, challenge: str, method: str) -> Exception:
     """A 403 to a tool call asking for more scope (insufficient_scope) steps up: the
     connection is authorized again with the union of the scopes it asked for and those
     the server asks for now, and the user approves at the authorization URL. Any other

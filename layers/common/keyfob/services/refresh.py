@@ -161,7 +161,6 @@ def _refresh_leased(
         return Refresh(Outcome.CURRENT, account)
     integration = integration_secrets.with_secret(account.tenant_id, account.integration_id)
     oauth = integration.record.oauth
-    assert oauth is not None
     current, reseal = crypto.open_for_update(account)
     if time_left_ms is not None and time_left_ms() < PROVIDER_CALL_MS:
         _release(account, owner)
@@ -174,7 +173,8 @@ def _refresh_leased(
             return _expire(account, f"refresh failed: {exc}")
         return _failed(account, owner, str(exc))
     stamp = transitions.stamp()
-    changes = token_changes(fresh, oauth, account.token_version + 1).model_copy(
+    version = account.token_version + 1
+    changes = token_changes(fresh, oauth, version, family.renews_itself).model_copy(
         update={
             "secret": reseal(fresh),
             "status_reason": None,

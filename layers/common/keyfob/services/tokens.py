@@ -17,13 +17,16 @@ def parse(moment: str) -> datetime:
     return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
-def due_at(tokens: dict[str, Any], oauth: OAuthSettings) -> str | None:
+def due_at(
+    tokens: dict[str, Any], oauth: OAuthSettings | None, renewable: bool = False
+) -> str | None:
     """When the scheduled run next has work on an account holding this token set: its
-    refresh, or, with no refresh token to refresh with, its expiry. None: never."""
+    refresh, or, with no refresh token to refresh with, its expiry. None: never.
+    ``renewable``: renewed without a refresh token (the grant made again)."""
     expires = tokens.get("expires_at")
     if not expires:
         return None
-    if not tokens.get("refresh_token"):
+    if not (renewable or tokens.get("refresh_token")):
         return str(expires)
     expires_at = parse(expires)
     lifetime = expires_at - parse(tokens["obtained_at"])
@@ -40,15 +43,18 @@ def _buffer(oauth: OAuthSettings | None) -> int:
 
 
 def token_changes(
-    tokens: dict[str, Any], oauth: OAuthSettings, version: int | Increment
+    tokens: dict[str, Any],
+    oauth: OAuthSettings | None,
+    version: int | Increment,
+    renewable: bool = False,
 ) -> AccountChanges:
     """The account attributes that go with a newly stored OAuth token set. The version
     only ever grows: a reinitiated account's new grant must not match an old read."""
     return AccountChanges(
         token_expires_at=tokens.get("expires_at"),
-        refreshable=bool(tokens.get("refresh_token")),
+        refreshable=renewable or bool(tokens.get("refresh_token")),
         token_version=version,
-        due_at=due_at(tokens, oauth),
+        due_at=due_at(tokens, oauth, renewable),
         refresh_failures=0,
         lease_owner=None,
         lease_until=None,

@@ -1,0 +1,103 @@
+"""Two-step token exchange: the connection's credentials (a username and password, a key
+and secret) sent to the app's token endpoint as the catalog's ``exchange`` describes
+(request body, headers, where the token and its lifetime are in the answer) for a
+short-lived token; renewed by making the exchange again. The credentials are secret
+fields, sealed like any other; only the token goes on requests to the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from keyfob import catalog
+from keyfob.auth import token_endpoint
+from keyfob.auth.base import Begun, Context, Family, GrantError
+from keyfob.auth.oauth2 import resolve, token_set
+from keyfob.catalog import Exchange, SchemeSpec
+from keyfob.core.ids import now
+
+
+def _at(payload: Any, path: str | None) -> Any:
+    if path is None:
+        return None
+    for part in path.split("."):
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(part)
+    return payload
+
+
+def _filled(template: Any, values: dict[str, str]) -> Any:
+    """A JSON template with every string's {placeholders} filled."""
+    if isinstance(template, str):
+        return catalog.fill(template, values)
+    if isinstance(template, dict):
+        return {k: _filled(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_filled(v, values) for v in template]
+    return template
+
+
+def _lifetime(exchange: Exchange, answer: dict[str, Any]) -> int | None:
+    """Seconds the token lives, from the answer's lifetime or its expiry, if it says."""
+    seconds = _at(answer, exchange.expires_in_path)
+    if isinstance(seconds, int | float | str) and str(seconds).isdigit():
+        return int(seconds)
+    expiry = _at(answer, exchange.expires_at_path)
+    if isinstance(expiry, int | float) or (isinstance(expiry, str) and expiry.isdigit()):
+        moment = datetime.fromtimestamp(int(expiry), UTC)
+    elif isinstance(expiry, str):
+        try:
+            moment = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    else:
+        return None
+    return max(int((moment - now()).total_seconds()), 1)
+
+
+def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+    integration = context.integration
+    scheme: SchemeSpec = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    exchange = scheme.exchange
+    assert exchange is not None and integration.oauth is not None
+    oauth = resolve(integration.oauth, context.params)
+    assert oauth.token_url
+    declared = {f.name: "" for f in scheme.connection_fields}
+    values = {**declared, **context.params, **{k: str(v) for k, v in credential.items()}}
+    request: dict[str, Any] = {"headers": _filled(exchange.headers, values)}
+    body = _filled(exchange.body, values)
+    if exchange.body_format == "json":
+        request["json"] = body
+    elif exchange.body_format == "form":
+        request["data"] = body
+    if exchange.basic_auth:
+        username, password = exchange.basic_auth
+        request["auth"] = (values[username], values[password])
+    answer = token_endpoint.call(exchange.method, oauth.token_url, **request)
+    token = _at(answer, exchange.token_path)
+    if not isinstance(token, str) or not token:
+        raise GrantError(f"token endpoint answered no token at {exchange.token_path}")
+    lifetime = _lifetime(exchange, answer)
+    tokens = token_set(
+        {"access_token": token, **({"expires_in": lifetime} if lifetime else {})},
+        oauth.token_lifetime_seconds,
+    )
+    secret_names = {f.name for f in scheme.connection_fields if f.secret}
+    return {**{k: v for k, v in credential.items() if k in secret_names}, **tokens}
+
+
+class TwoStep(Family):
+    redirects = False
+    renews = True
+    revocable = False
+    renews_itself = True
+
+    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
+        return Begun(credential=_token(context, secret))
+
+    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+        return _token(context, credential)
