@@ -103,6 +103,7 @@ class OAuthServer:
         self.omit_refresh_token = False
         self.omit_expires_in = False
         self.expires_in = 3600
+        self.token_extra: dict[str, str] = {}
         self.rotate_refresh_tokens = True
         self.include_iss = True
         self.iss_override: str | None = None

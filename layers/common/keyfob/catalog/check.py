@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from keyfob.catalog.loader import example
 from keyfob.catalog.schema import PLACEHOLDER, App, SchemeSpec
 
 
@@ -32,10 +33,8 @@ class Result:
 def https_problem(url: str, *, page: bool = False) -> str | None:
     """Why a catalog URL (placeholders filled with a plain label) is not a well-formed
     HTTPS URL, or None. A ``page`` (documentation) may point at a #section."""
-    # A URL that starts with a placeholder takes its origin from it (an instance_url).
-    filled = PLACEHOLDER.sub("https://x.x", url, count=1) if url.startswith("{") else url
     try:
-        parts = urlsplit(PLACEHOLDER.sub("x.x", filled))
+        parts = urlsplit(example(url))
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return "is not a well-formed URL"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from keyfob.catalog.loader import fill, placeholders
+from keyfob.catalog.loader import example, placeholders
 from keyfob.catalog.schema import AuthScheme, ParamField, SchemeSpec
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
@@ -122,7 +122,7 @@ def template_problem(url: str, fields: Collection[str], extra: Collection[str] =
     unknown = [p for p in placeholders(url) if p not in fields and p not in extra]
     if unknown:
         return f"unknown placeholder {unknown[0]}"
-    return url_problem(fill(url, {p: "x" for p in [*fields, *extra]}))
+    return url_problem(example(url))
 
 
 def _as_list(value: str | list[str]) -> list[str]:
