@@ -301,3 +301,23 @@ def test_given_the_checked_in_report_then_it_is_what_the_catalog_says() -> None:
     assert report_path.read_text(encoding="utf-8") == report(check_file(CATALOG_PATH).apps), (
         "CATALOG.md is stale: run keyfob-admin catalog check --report > CATALOG.md"
     )
+
+
+def _catalog_schemes() -> list[tuple[str, str]]:
+    result = check_file(CATALOG_PATH)
+    return [(a.slug, s.type.value) for a in result.apps for s in a.auth_schemes]
+
+
+@pytest.mark.parametrize(("slug", "kind"), _catalog_schemes())
+def test_given_any_catalog_scheme_then_an_integration_takes_its_settings_as_they_are(
+    slug: str, kind: str
+) -> None:
+    from keyfob.auth import oauth2, upstream
+    from keyfob.catalog import AuthScheme, get_app
+
+    app = get_app(slug)
+    spec = app.scheme(AuthScheme(kind))
+    # The API's own settings: base URL templates, identity probe
+    upstream.effective_settings(app, spec, None)
+    if spec.type is AuthScheme.OAUTH2 and spec.authorization_url:
+        oauth2.effective_settings(app, spec, None)
