@@ -400,3 +400,28 @@ def test_a_form_that_is_not_urlencoded_or_too_large_is_refused(
     huge = browser.session.post(link["url"], data={"api_key": "k" * 20000}, timeout=30)
     assert huge.status_code == 413
     assert "text/html" in huge.headers["Content-Type"]
+
+
+def test_a_regional_field_is_a_choice_and_only_its_choices_are_taken(
+    api: Api, provider: OAuthServer
+) -> None:
+    # Given a link for a PostHog integration (its region: us or eu)
+    link = new_link(api, keyed_integration(api, provider, "posthog", "BEARER_TOKEN"))
+    browser = Browser()
+    page = browser.open(link["url"])
+    # Then the page offers the region as a list, the usual one selected
+    select = re.search(r'<select id="f-region" name="region"[^>]*>(.*?)</select>', page.text, re.S)
+    assert select is not None, page.text
+    assert re.findall(r"<option( selected)?>(\w+)</option>", select.group(1)) == [
+        (" selected", "us"),
+        ("", "eu"),
+    ]
+    # When the user sends a region that is not offered, the page says which field is wrong
+    key = provider.register_api_key()
+    refused = browser.submit(link["url"], {"token": key, "region": "mars"}, page)
+    assert refused.status_code == 422
+    assert 'id="f-region-error"' in refused.text
+    # And with one that is, the account is connected in that region
+    query = outcome(browser.submit(link["url"], {"token": key, "region": "eu"}))
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["params"] == {"region": "eu"}
