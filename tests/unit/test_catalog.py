@@ -402,7 +402,20 @@ POST_PROBES: set[tuple[str, AuthScheme]] = {
 }
 
 # OAuth providers whose own revocation call replaces RFC 7009's revocation_url.
-OWN_REVOCATION = {"dropbox", "facebook", "github", "notion", "slack", "strava", "zendesk"}
+OWN_REVOCATION = {
+    "dropbox",
+    "facebook",
+    "github",
+    "notion",
+    "slack",
+    "strava",
+    "zendesk",
+    "zoho-books",
+    "zoho-crm",
+    "zoho-desk",
+    "zoho-mail",
+    "zoho-projects",
+}
 
 
 def _schemes() -> list[tuple[App, SchemeSpec]]:
