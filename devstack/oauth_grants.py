@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 TEST_USER: dict[str, str] = {"id": "4242", "login": "keyfob-tester", "name": "Keyfob Tester"}
 CODE_LIFETIME_SECONDS = 600
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# What the token endpoint takes besides: an RFC 7523 client assertion (Authlib's name).
+TOKEN_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "client_assertion_jwt"]
 
 
 def _new_token(**_: Any) -> str:
@@ -188,12 +190,16 @@ class PKCE(CodeChallenge):
 
 
 class CodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def save_authorization_code(self, code: str, oauth_request: Any) -> None:
         data, client_id = oauth_request.payload.data, oauth_request.client.client_id
         challenge = data.get("code_challenge"), data.get("code_challenge_method")
         redirect_uri, scope = oauth_request.payload.redirect_uri, oauth_request.scope
+        withheld = self.server.owner.withheld_scopes
+        if withheld and scope:
+            # The user unticked some scopes: the grant is narrower than the request.
+            scope = " ".join(s for s in scope.split() if s not in withheld)
         record = StoredCode(code, client_id, redirect_uri, scope, *challenge, time.time())
         with self.server.owner.lock:
             self.server.owner.codes[code] = record
@@ -219,7 +225,7 @@ class CodeGrant(AuthorizationCodeGrant):
 
 
 class RefreshGrant(RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
         with self.server.owner.lock:
@@ -244,7 +250,7 @@ class RefreshGrant(RefreshTokenGrant):
 
 
 class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
         owner: OAuthServer = self.server.owner

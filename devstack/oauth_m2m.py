@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion, JWTBearerGrant
 from joserfc.jwk import Key, OctKey, RSAKey
 
-from .oauth_grants import CLIENT_AUTH_METHODS, TEST_USER, Client
+from .oauth_grants import TEST_USER, TOKEN_AUTH_METHODS, Client
 
 if TYPE_CHECKING:
     from .oauth_provider import OAuthServer
@@ -46,7 +46,7 @@ class ClientAssertion(JWTBearerClientAssertion):
 
 
 class MachineGrant(ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, ASSERTION]
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def validate_token_request(self) -> None:
         super().validate_token_request()

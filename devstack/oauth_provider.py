@@ -94,6 +94,7 @@ class OAuthServer:
             self.assertion_ids: set[str] = set()
             self.extra_audiences: list[str] = []
             self.logins: dict[str, str] = {}
+        self.withheld_scopes: set[str] = set()
         self.deny_next_authorization = False
         self.api_status: int | None = None
         self.api_reply: ApiReply | None = None

@@ -36,6 +36,8 @@ class Context:
     # A remote MCP server's connection: the authorization server its attempt or its
     # tokens belong to (keyfob.auth.mcp). None: the integration names the endpoints.
     grant: Grant | None = None
+    # Scopes an attempt asks for besides the integration's (incremental authorization).
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Authorization:
     state: str
     code_verifier: str | None
     grant: Grant | None = None
+    # The scopes it asks for, to tell a partial grant by.
+    scopes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ the only provider text ever kept). Authlib is imported only where a provider is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -275,12 +276,13 @@ class OAuth2(Family):
         oauth = settings_of(context)
         assert oauth.authorization_url and integration.client_id
         extra = {k: v for k, v in (oauth.authorization_params or {}).items() if k not in RESERVED}
-        if integration.scopes:
-            extra["scope"] = (oauth.scope_separator or " ").join(integration.scopes)
+        scopes = tuple(dict.fromkeys([*integration.scopes, *context.scopes]))
+        if scopes:
+            extra["scope"] = (oauth.scope_separator or " ").join(scopes)
         authorization = authorization_url(
             oauth.authorization_url, integration.client_id, redirect_uri, bool(oauth.pkce), extra
         )
-        return Begun(authorization=authorization)
+        return Begun(authorization=dataclasses.replace(authorization, scopes=scopes or None))
 
     def complete(
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None

@@ -48,6 +48,15 @@ class AccountFields(BaseModel):
         default=None, description="The account at the app this connection belongs to."
     )
     upstream_display_name: str | None = None
+    granted_scopes: list[str] | None = Field(
+        default=None,
+        description="OAuth 2.0: the scopes the provider granted (its token answer's scope, "
+        "or those requested when it names none).",
+    )
+    missing_scopes: list[str] | None = Field(
+        default=None,
+        description="Requested but not granted; reinitiate with scopes to ask again.",
+    )
     created_at: str
     updated_at: str
 
@@ -65,6 +74,18 @@ class InitiatedAccount(AccountView):
 class Reinitiate(Model):
     redirect_url: Url | None = Field(
         default=None, description="Where the browser goes after the callback; default: as before."
+    )
+    scopes: (
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=256)]],
+            Field(min_length=1, max_length=50),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="OAuth 2.0 incremental authorization: scopes to ask for besides the "
+        "integration's (its missing_scopes, say). The user is asked to consent again; an "
+        "ACTIVE account may be reinitiated so, and is INITIATED until the callback.",
     )
 
 

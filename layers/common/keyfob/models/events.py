@@ -26,6 +26,12 @@ class ConnectionEvent(Model):
     status: Status | Literal["DELETED"]
     previous_status: Status | None
     status_reason: str | None
+    granted_scopes: list[str] | None = Field(
+        default=None, description="OAuth 2.0: the scopes granted (ConnectionActivated)."
+    )
+    missing_scopes: list[str] | None = Field(
+        default=None, description="OAuth 2.0: the scopes requested but not granted."
+    )
     authorization_url: str | None = Field(
         description="ConnectionInitiated only: where to send the user to authorize."
     )

@@ -125,6 +125,8 @@ class AccountChanges(BaseModel):
     refresh_failures: int | None = None
     upstream_account_id: str | None = None
     upstream_display_name: str | None = None
+    granted_scopes: list[str] | None = None
+    missing_scopes: list[str] | None = None
     updated_at: str | None = None
     secret: EncryptedBlob | None = None
     return_url: str | None = None
@@ -157,6 +159,8 @@ class StateRecord(Record):
     expires_at: int
     # A remote MCP server's attempt: the authorization server the user was sent to.
     grant: Grant | None = None
+    # OAuth 2.0: the scopes this attempt asked for (what a grant may have left out).
+    scopes: list[str] | None = None
 
 
 class LinkRecord(Record):

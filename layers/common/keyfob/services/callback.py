@@ -74,7 +74,8 @@ def complete(query: Mapping[str, str]) -> Outcome:
 
     changes = identity.merged(
         tokens.token_changes(token_set, oauth, Increment(), family.renews_itself)
-    ).model_copy(
+    ).merged(tokens.scope_changes(token_set, pending.scopes, oauth))
+    changes = changes.model_copy(
         update={
             "secret": crypto.seal_account(
                 token_set, tenant_id=pending.tenant_id, account_id=pending.account_id

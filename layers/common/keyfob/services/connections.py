@@ -3,6 +3,7 @@ verified with the app and stored at once (ACTIVE)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -138,14 +139,15 @@ def _begin(
     plain: dict[str, str],
     secret: Mapping[str, Any],
     callback_url: str,
+    scopes: tuple[str, ...],
 ) -> Begun:
     family = auth.family(integration.auth_scheme)
-    context = Context(integration, plain)
+    context = Context(integration, plain, scopes=scopes)
     if family.begins_with_secret:
         from keyfob.services import integration_secrets
 
         held = integration_secrets.with_secret(integration.tenant_id, integration.id)
-        context = held.context(plain)
+        context = dataclasses.replace(held.context(plain), scopes=scopes)
     return family.begin(context, secret, callback_url)
 
 
@@ -154,10 +156,11 @@ def _begun(
     plain: dict[str, str],
     secret: Mapping[str, Any],
     callback_url: str,
+    scopes: tuple[str, ...] = (),
 ) -> Begun:
     """The family's start; a credential it was refused at the provider is a 4xx."""
     try:
-        return _begin(integration, plain, secret, callback_url)
+        return _begin(integration, plain, secret, callback_url, scopes)
     except GrantError as exc:
         if exc.transient:
             raise UpstreamFailed(
@@ -179,11 +182,12 @@ def authorization(
     return_url: str | None,
     callback_url: str,
     begun: Begun | None = None,
+    scopes: tuple[str, ...] = (),
 ) -> tuple[str, StateRecord]:
     """A new authorization attempt for an account: where to send the user, and the
     pending state the callback will match it by (its state value stored hashed)."""
     if begun is None:
-        begun = _begun(integration, params, {}, callback_url)
+        begun = _begun(integration, params, {}, callback_url, scopes)
     assert begun.authorization is not None
     pending = StateRecord(
         state_hash=lookup_hash(begun.authorization.state),
@@ -197,6 +201,7 @@ def authorization(
         created_at=iso(now()),
         expires_at=int(time.time()) + settings().state_ttl_seconds,
         grant=begun.authorization.grant,
+        scopes=list(begun.authorization.scopes) if begun.authorization.scopes else None,
     )
     return begun.authorization.url, pending
 

@@ -108,6 +108,8 @@ def connection_changed(
         status="DELETED" if change is Change.DELETED else account.status,
         previous_status=previous,
         status_reason=account.status_reason,
+        granted_scopes=account.granted_scopes,
+        missing_scopes=account.missing_scopes,
         authorization_url=authorization_url,
         correlation_id=correlation_id(),
         requested_by_account=requester() or account.requested_by_account,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from keyfob import auth
+from keyfob.catalog import AuthScheme
 from keyfob.core.config import settings
 from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger
@@ -134,18 +135,28 @@ def reinitiate(
             f"A {account.auth_scheme.value} connection is remade with a new credential",
             {"connected_account_id": account.id},
         )
-    if account.status not in transitions.REINITIATE.sources:
+    # An ACTIVE OAuth 2.0 account may ask for more scopes (incremental authorization).
+    step_up = bool(request.scopes) and account.auth_scheme is AuthScheme.OAUTH2
+    transition = transitions.STEP_UP if step_up else transitions.REINITIATE
+    if account.status not in transition.sources | transitions.REINITIATE.sources:
         raise Conflict(
             "not_reinitiable",
             f"Connected account is {account.status.value}; only EXPIRED or FAILED "
-            "accounts can be reinitiated",
+            "accounts can be reinitiated (and ACTIVE OAUTH2 ones, with scopes)",
             {"connected_account_id": account.id, "status": account.status.value},
         )
+    if account.status is not Status.ACTIVE:
+        transition = transitions.REINITIATE
     integration = records.integration(tenant_id, account.integration_id)
     return_url = request.redirect_url or account.return_url
     connections.check_return_url(integration, return_url)
     url, state = connections.authorization(
-        integration, account.id, account.params, return_url, callback_url
+        integration,
+        account.id,
+        account.params,
+        return_url,
+        callback_url,
+        scopes=tuple(request.scopes or ()),
     )
     changes = connections.pending_changes(state).model_copy(
         update={
@@ -158,7 +169,7 @@ def reinitiate(
         }
     )
     try:
-        restarted = transitions.reinitiate(account, changes, state, url)
+        restarted = transitions.reinitiate(account, changes, state, url, transition)
     except StaleAccount as stale:
         raise Conflict(
             "not_reinitiable",

@@ -3,6 +3,7 @@ refresh token to refresh with, for its expiry. The scheduled run finds accounts 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +60,26 @@ def token_changes(
         lease_owner=None,
         lease_until=None,
     )
+
+
+def scope_changes(
+    tokens: dict[str, Any], requested: list[str] | None, oauth: OAuthSettings | None
+) -> AccountChanges:
+    """What a grant gave of the scopes an attempt asked for: the token answer's ``scope``
+    (RFC 6749 5.1: when it names none, the grant is as requested). Fewer than requested
+    leaves the account usable; missing_scopes says what to ask for again."""
+    if not requested:
+        return AccountChanges()
+    answered = tokens.get("scope")
+    if isinstance(answered, list):
+        granted = [str(s) for s in answered]
+    elif isinstance(answered, str) and answered.strip():
+        separator = oauth.scope_separator if oauth and oauth.scope_separator else " "
+        granted = [s for s in re.split(rf"[\s{re.escape(separator)}]+", answered) if s]
+    else:
+        granted = list(requested)
+    missing = [s for s in requested if s not in granted]
+    return AccountChanges(granted_scopes=granted, missing_scopes=missing)
 
 
 def resumed_due_at(account: AccountRecord, oauth: OAuthSettings | None) -> str | None:

@@ -9,7 +9,7 @@ callers racing cannot both win), followed by the event that reports it.
     INITIATED | AWAITING_CONFIRMATION, past their time --LAPSE--> EXPIRED
     ACTIVE --REFRESH--> ACTIVE (a new token set)  ACTIVE --EXPIRE--> EXPIRED
     ACTIVE --DISABLE--> INACTIVE            INACTIVE --ENABLE--> ACTIVE
-    EXPIRED | FAILED --REINITIATE--> INITIATED
+    EXPIRED | FAILED --REINITIATE--> INITIATED    ACTIVE --STEP_UP (more scopes)--> INITIATED
     any --delete--> (gone)
 
 The store writes a status only when this module asks it to.
@@ -57,6 +57,8 @@ ENABLE = Transition(Change.ENABLED, frozenset({Status.INACTIVE}), Status.ACTIVE)
 REINITIATE = Transition(
     Change.INITIATED, frozenset({Status.EXPIRED, Status.FAILED}), Status.INITIATED
 )
+# Incremental authorization: an ACTIVE account asks for more scopes.
+STEP_UP = Transition(Change.INITIATED, frozenset({Status.ACTIVE}), Status.INITIATED)
 
 
 def stamp() -> str:
@@ -123,11 +125,15 @@ def move(
 
 
 def reinitiate(
-    account: AccountRecord, changes: AccountChanges, state: StateRecord, authorization_url: str
+    account: AccountRecord,
+    changes: AccountChanges,
+    state: StateRecord,
+    authorization_url: str,
+    transition: Transition = REINITIATE,
 ) -> AccountRecord:
-    """REINITIATE, with the new attempt's OAuth state written in the same transaction."""
+    """REINITIATE (or STEP_UP), with the new attempt's OAuth state written in the same
+    transaction."""
     changes = changes.model_copy(update={"updated_at": stamp()})
-    transition = REINITIATE
     accounts.restart(
         account.tenant_id,
         account.id,
