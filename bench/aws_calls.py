@@ -67,6 +67,12 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     # The link, the integration, then one transaction: account, count, link used up;
     # Activated.
     "connect page submit (API key)": (3, 1, 1),
+    # Client credentials: as an API key's (the token bought at the provider is sealed
+    # with the client secret in one data key).
+    "initiate (client creds)": (2, 1, 1),
+    # ... bought again when due: as an OAuth refresh, plus the integration's first read
+    # on this instance (it has no secret: no KMS call).
+    "credentials, client creds due": (4, 1, 1),
     # The key's two items in one transaction.
     "create agent key": (1, 0, 0),
     # At the MCP endpoint, whose authorizer caches nothing: its GetItem of the key each
@@ -218,6 +224,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
     proxy_calls(results, call, provider, account_id, api_key_account)
     mcp_calls(results, call, base, api_key_account)
     connect_page_calls(results, call, base, provider, api_key_integration["id"])
+    machine_calls(results, call, provider, make_due)
     with counted(results, "disable"):
         call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
     with counted(results, "enable"):
@@ -293,6 +300,39 @@ def mcp_calls(
     request = {"connected_account_id": account["id"], "method": "GET", "path": "/me"}
     with counted(results, "MCP: call_api (API key)"):
         tool("call_api", request)
+
+
+def machine_calls(
+    results: dict[str, Counter[tuple[str, str]]],
+    call: Callable[..., Any],
+    provider: OAuthServer,
+    make_due: Callable[[str], None],
+) -> None:
+    """A client credentials connection: the token bought at once, and bought again."""
+    client_id, secret = provider.register_client(
+        redirect_uris=[], grant_types=("client_credentials",)
+    )
+    integration = call(
+        "POST",
+        "/v1/integrations",
+        201,
+        json={
+            "app": "oauth2",
+            "auth_scheme": "OAUTH2_CLIENT_CREDENTIALS",
+            "oauth": {"token_url": provider.token_url},
+            "api": {"base_url": provider.api_url},
+        },
+    )
+    body = {
+        "integration_id": integration["id"],
+        "entity_id": "bench-machine",
+        "params": {"client_id": client_id, "client_secret": secret},
+    }
+    with counted(results, "initiate (client creds)"):
+        account = call("POST", "/v1/connected_accounts", 201, json=body)
+    make_due(account["id"])
+    with counted(results, "credentials, client creds due"):
+        call("GET", f"/v1/connected_accounts/{account['id']}/credentials", 200)
 
 
 def connect_page_calls(

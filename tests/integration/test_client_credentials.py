@@ -134,8 +134,14 @@ def test_a_due_token_is_bought_again_on_read_and_by_the_scheduled_run(
     set_stored(tenant.id, account["id"], due_at=PAST)
     counts = gateway.invoke("SweepFunction", SCHEDULED_EVENT)
     assert counts["TokensRefreshed"] == 1, counts
-    assert credentials(api, account["id"])["access_token"] not in (first, second)
+    third = credentials(api, account["id"])["access_token"]
+    assert third not in (first, second)
     assert len(grants(provider)) == 3
+    # And a forced refresh buys one too
+    forced = api.post(f"/v1/connected_accounts/{account['id']}/refresh")
+    assert forced.status_code == 200, forced.text
+    assert credentials(api, account["id"])["access_token"] not in (first, second, third)
+    assert len(grants(provider)) == 4
 
 
 def test_a_refused_client_is_a_4xx_and_no_account(api: Api, provider: OAuthServer) -> None:

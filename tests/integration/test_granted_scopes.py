@@ -53,6 +53,13 @@ def test_a_partial_grant_stays_active_and_shows_what_is_missing(
     ]
     assert activated["detail"]["granted_scopes"] == ["offline_access"]
     assert activated["detail"]["missing_scopes"] == ["read"]
+    # And a refresh, whose answer names the same scopes, keeps them
+    assert api.post(f"/v1/connected_accounts/{account['id']}/refresh").status_code == 200
+    refreshed = api.get(f"/v1/connected_accounts/{account['id']}").json()
+    assert (refreshed["granted_scopes"], refreshed["missing_scopes"]) == (
+        ["offline_access"],
+        ["read"],
+    )
 
 
 def test_a_full_grant_without_a_scope_in_the_answer_is_as_requested(

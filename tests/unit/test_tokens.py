@@ -46,3 +46,26 @@ def test_stored_fields_say_whether_it_can_be_refreshed_and_reset_failures() -> N
     assert fields.refresh_failures == 0
     assert fields.lease_owner is None
     assert "lease_owner" in fields.model_fields_set  # removed from the stored account
+
+
+def test_given_an_answer_naming_fewer_scopes_then_the_others_are_missing() -> None:
+    changes = tokens.scope_changes({"scope": "read offline_access"}, ["read", "write"], None)
+    assert (changes.granted_scopes, changes.missing_scopes) == (
+        ["read", "offline_access"],
+        ["write"],
+    )
+
+
+def test_given_an_answer_naming_no_scope_then_all_requested_are_granted() -> None:
+    changes = tokens.scope_changes({"access_token": "t"}, ["read", "write"], None)
+    assert (changes.granted_scopes, changes.missing_scopes) == (["read", "write"], [])
+
+
+def test_given_the_apps_separator_then_the_answer_is_split_by_it() -> None:
+    settings = OAuthSettings(scope_separator=",")
+    changes = tokens.scope_changes({"scope": "a,b"}, ["a", "b", "c"], settings)
+    assert (changes.granted_scopes, changes.missing_scopes) == (["a", "b"], ["c"])
+
+
+def test_given_no_scopes_requested_then_nothing_is_recorded() -> None:
+    assert tokens.scope_changes({"scope": "a"}, None, None).model_fields_set == set()

@@ -32,7 +32,7 @@ from keyfob.core.observability import logger
 from keyfob.models.records import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import integration_secrets, records, transitions
-from keyfob.services.tokens import token_changes
+from keyfob.services.tokens import scope_changes, token_changes
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
@@ -174,7 +174,11 @@ def _refresh_leased(
         return _failed(account, owner, str(exc))
     stamp = transitions.stamp()
     version = account.token_version + 1
-    changes = token_changes(fresh, oauth, version, family.renews_itself).model_copy(
+    # A refresh that names its scopes may grant fewer (or, after consent, more).
+    requested = [*(account.granted_scopes or ()), *(account.missing_scopes or ())]
+    granted = scope_changes(fresh, requested, oauth) if fresh.get("scope") else None
+    changes = token_changes(fresh, oauth, version, family.renews_itself)
+    changes = (changes.merged(granted) if granted else changes).model_copy(
         update={
             "secret": reseal(fresh),
             "status_reason": None,

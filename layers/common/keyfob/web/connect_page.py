@@ -116,8 +116,12 @@ def _headers(
     targets = {"'self'"}
     if link.redirect_url:
         targets.add(_origin(link.redirect_url))
-    if integration.oauth is not None and integration.oauth.authorization_url:
-        targets.add(_origin(integration.oauth.authorization_url))
+    provider = [
+        integration.oauth.authorization_url if integration.oauth else None,
+        integration.oauth1.authorization_url if integration.oauth1 else None,
+        integration.github_app.install_url if integration.github_app else None,
+    ]
+    targets.update(_origin(url) for url in provider if url)
     if integration.mcp is not None:
         # A remote MCP server's authorization server is discovered when the form is sent.
         targets.add("https:")

@@ -1,0 +1,93 @@
+"""The hosted connect page in headless chromium for the schemes of issue 11: a two-step
+exchange and client credentials (a form, exchanged or granted at once), an OAuth 1.0a
+provider and a GitHub App install (a button to the provider, and back to the app)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.github_fake import ORG, GitHubFake
+from devstack.oauth1_provider import OAuth1Server
+from devstack.oauth_provider import OAuthServer
+from tests.browser.conftest import AppServer
+from tests.browser.test_connect_page_browser import arrived, link_for
+from tests.conftest import Api
+from tests.integration import test_client_credentials as m2m
+from tests.integration import test_github_app as github_app
+from tests.integration import test_oauth1 as oauth1
+from tests.integration import test_two_step as two_step
+
+
+@pytest.fixture(scope="module")
+def oauth1_server() -> Iterator[OAuth1Server]:
+    server = OAuth1Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[GitHubFake]:
+    server = GitHubFake().start()
+    yield server
+    server.stop()
+
+
+def test_a_two_step_link_exchanges_what_the_user_types(
+    api: Api, provider: OAuthServer, app_server: AppServer, page: Any, screenshot: Any
+) -> None:
+    link = link_for(api, two_step.integration(api, provider), app_server)
+    user = two_step.user(provider)
+    page.goto(link["url"])
+    assert page.get_by_label("Password").get_attribute("type") == "password"
+    page.get_by_label("Username").fill(user["username"])
+    page.get_by_label("Password").fill(user["password"])
+    screenshot("two-step")
+    page.get_by_role("button", name="Connect Demo two-step login API").click()
+
+    query = arrived(page, app_server)
+    assert query["status"] == "ACTIVE"
+    assert two_step.logins(provider) == 1
+
+
+def test_a_client_credentials_link_is_granted_at_once(
+    api: Api, provider: OAuthServer, app_server: AppServer, page: Any
+) -> None:
+    link = link_for(api, m2m.integration(api, provider, "client_secret_post"), app_server)
+    params = m2m.machine(provider, "client_secret_post")
+    page.goto(link["url"])
+    page.get_by_label("Client ID").fill(params["client_id"])
+    page.get_by_label("Client secret").fill(params["client_secret"])
+    page.get_by_role("button", name="Connect Custom OAuth 2.0 server").click()
+
+    assert arrived(page, app_server)["status"] == "ACTIVE"
+    assert len(m2m.grants(provider)) == 1
+
+
+def test_an_oauth1_link_goes_to_the_provider_and_back(
+    api: Api, oauth1_server: OAuth1Server, app_server: AppServer, page: Any, screenshot: Any
+) -> None:
+    integration_id, _ = oauth1.integration(api, oauth1_server, "HMAC-SHA1")
+    page.goto(link_for(api, integration_id, app_server)["url"])
+    screenshot("oauth1")
+    page.get_by_role("button", name="Continue to Custom OAuth 1.0a server").click()
+
+    query = arrived(page, app_server)
+    assert query["status"] == "ACTIVE"
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["auth_scheme"] == "OAUTH1"
+
+
+def test_a_github_app_link_installs_the_app_and_comes_back(
+    api: Api, github: GitHubFake, app_server: AppServer, page: Any
+) -> None:
+    integration_id, _ = github_app.integration(api, github)
+    page.goto(link_for(api, integration_id, app_server)["url"])
+    page.get_by_role("button", name="Continue to GitHub").click()
+
+    query = arrived(page, app_server)
+    assert query["status"] == "ACTIVE"
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["upstream_display_name"] == ORG["login"]
