@@ -44,8 +44,11 @@ BASELINES = {
 
 
 # The MCP endpoint imports the MCP SDK at its first request, not at init: its cold start
-# is the handler module and that first import together.
+# is the handler module and that first import together. The catalog function's first
+# listing reads and validates the whole catalog.
 FIRST_REQUEST = {
+    # GET /v1/apps validates every catalog app on the container's first listing.
+    "fetch_params": "import app\nfrom keyfob.services import apps\napps.list_all()",
     "mcp": "import app\n"
     "from keyfob.web import mcp\n"
     "mcp._server()\n"

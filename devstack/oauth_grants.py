@@ -135,8 +135,10 @@ class Server(AuthorizationServer):
     def __init__(self, app: Flask, owner: OAuthServer) -> None:
         self.owner = owner
         super().__init__(app, owner.clients.get, self._store_token)
+        bearer = BearerTokenGenerator(_new_token, _new_token, self._expires_in)
+        # Fields some providers add to the token answer (Salesforce's instance_url).
         self.register_token_generator(
-            "default", BearerTokenGenerator(_new_token, _new_token, self._expires_in)
+            "default", lambda *args, **kwargs: {**bearer(*args, **kwargs), **owner.token_extra}
         )
 
     def _expires_in(self, client: Client, grant_type: str) -> int:

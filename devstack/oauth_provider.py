@@ -69,6 +69,8 @@ class OAuthServer:
         add = self._app.add_url_rule
         add("/authorize", view_func=self._authorize, methods=["GET"])
         add("/token", view_func=self._token, methods=["POST"])
+        # The same token endpoint at a second address: a refresh URL apart from the token URL
+        add("/refresh", view_func=self._token, methods=["POST"], endpoint="refresh")
         revoke = self._authz.create_endpoint_response
         add("/revoke", view_func=lambda: revoke("revocation"), methods=["POST"])
         add("/userinfo", view_func=self._userinfo, methods=["GET"])
@@ -102,6 +104,7 @@ class OAuthServer:
         self.omit_refresh_token = False
         self.omit_expires_in = False
         self.expires_in = 3600
+        self.token_extra: dict[str, str] = {}
         self.rotate_refresh_tokens = True
         self.include_iss = True
         self.iss_override: str | None = None
@@ -198,6 +201,7 @@ class OAuthServer:
         form = request.form
         client_id = form.get("client_id") or extract_basic_authorization(request.headers)[0]
         entry = {
+            "path": request.path,
             "grant_type": form.get("grant_type"),
             "client_id": client_id,
             "form": form.to_dict(),

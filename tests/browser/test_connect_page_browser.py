@@ -155,3 +155,37 @@ def test_an_oauth_link_goes_to_the_provider_and_back_to_the_app(
     assert provider.authorization_requests[-1]["client_id"]
     account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
     assert account["integration_id"] == integration_id
+
+
+def test_the_page_shows_the_apps_logo_and_a_regional_choice_within_its_policy(
+    api: Api, provider: OAuthServer, app_server: AppServer, page: Any, screenshot: Any
+) -> None:
+    # Given a link for a PostHog integration (a logo, and a region to choose)
+    link = link_for(api, keyed_integration(api, provider, "posthog", "BEARER_TOKEN"), app_server)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    key = provider.register_api_key()
+    # When the user opens it
+    page.goto(link["url"])
+    # Then the logo is on the page, and the page's policy lets it load (no network here:
+    # the image itself fails, but the browser reports no policy violation for it)
+    logo = page.get_by_role("img", name="PostHog")
+    assert logo.get_attribute("src") == "https://posthog.com/favicon.ico"
+    # And the region is a list with the usual one chosen
+    region = page.get_by_label("Region")
+    assert region.evaluate("e => e.tagName") == "SELECT"
+    assert region.input_value() == "us"
+    region.select_option("eu")
+    page.get_by_label("Personal API key").fill(key)
+    screenshot("region-chosen")
+    page.get_by_role("button", name="Connect PostHog").click()
+    query = arrived(page, app_server)
+    assert query["status"] == "ACTIVE"
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["params"] == {"region": "eu"}
+    assert violations == []

@@ -23,6 +23,37 @@ def test_catalog_lists_apps_and_filters_by_scheme(api: Api) -> None:
     assert all(any(s["type"] == "BASIC" for s in a["auth_schemes"]) for a in basic)
 
 
+def test_catalog_lists_250_apps_each_with_a_logo_and_a_docs_page_per_scheme(api: Api) -> None:
+    apps = api.get("/v1/apps").json()["items"]
+
+    assert len(apps) >= 250
+    assert all(a["logo_url"].startswith("https://") for a in apps)
+    assert all(s["docs_url"].startswith("https://") for a in apps for s in a["auth_schemes"])
+    (opsgenie,) = [a for a in apps if a["slug"] == "opsgenie"]
+    assert opsgenie["auth_schemes"][0]["deprecated"]["date"] == "2027-04-05"
+
+
+def test_an_integration_of_a_retiring_scheme_carries_a_warning(api: Api) -> None:
+    created = api.post(
+        "/v1/integrations", json={"app": "opsgenie", "auth_scheme": "API_KEY", "credentials": {}}
+    )
+    assert created.status_code == 201, created.text
+    (warning,) = created.json()["warnings"]
+    assert warning.startswith("opsgenie retires API_KEY on 2027-04-05: ")
+    fetched = api.get(f"/v1/integrations/{created.json()['id']}").json()
+    assert fetched["warnings"] == [warning]
+    plain = api.post(
+        "/v1/integrations", json={"app": "openai", "auth_scheme": "API_KEY", "credentials": {}}
+    )
+    assert plain.json()["warnings"] == []
+
+
+def test_a_regional_field_lists_its_choices_and_refuses_others(api: Api) -> None:
+    params = api.get("/v1/apps/posthog/params", params={"auth_scheme": "BEARER_TOKEN"}).json()
+    region = {f["name"]: f for f in params["connection_fields"]}["region"]
+    assert (region["choices"], region["default"]) == (["us", "eu"], "us")
+
+
 def test_params_name_integration_and_connection_fields(api: Api) -> None:
     response = api.get("/v1/apps/zendesk/params", params={"auth_scheme": "OAUTH2"})
     assert response.status_code == 200

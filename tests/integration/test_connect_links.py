@@ -159,6 +159,7 @@ def test_the_page_asks_for_exactly_the_connection_fields_secrets_hidden(
     assert 'type="text"' in named["dc"]
     assert '<label for="f-api_key">' in html
     assert "<fieldset><legend>Your Mailchimp credentials</legend>" in html
+    assert '<img class="logo" src="https://mailchimp.com/favicon.ico" alt="Mailchimp"' in html
     assert "<script" not in html
 
 
@@ -170,6 +171,8 @@ def test_the_page_forbids_scripts_framing_referrers_and_caching(
 
     policy = page.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; style-src 'sha256-")
+    # The app's logo, by its exact URL: the one image the page may load
+    assert "; img-src https://mailchimp.com/favicon.ico; " in policy
     assert "form-action 'self' https://app.example.com;" in policy
     assert "frame-ancestors 'none'" in policy
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -397,3 +400,28 @@ def test_a_form_that_is_not_urlencoded_or_too_large_is_refused(
     huge = browser.session.post(link["url"], data={"api_key": "k" * 20000}, timeout=30)
     assert huge.status_code == 413
     assert "text/html" in huge.headers["Content-Type"]
+
+
+def test_a_regional_field_is_a_choice_and_only_its_choices_are_taken(
+    api: Api, provider: OAuthServer
+) -> None:
+    # Given a link for a PostHog integration (its region: us or eu)
+    link = new_link(api, keyed_integration(api, provider, "posthog", "BEARER_TOKEN"))
+    browser = Browser()
+    page = browser.open(link["url"])
+    # Then the page offers the region as a list, the usual one selected
+    select = re.search(r'<select id="f-region" name="region"[^>]*>(.*?)</select>', page.text, re.S)
+    assert select is not None, page.text
+    assert re.findall(r"<option( selected)?>(\w+)</option>", select.group(1)) == [
+        (" selected", "us"),
+        ("", "eu"),
+    ]
+    # When the user sends a region that is not offered, the page says which field is wrong
+    key = provider.register_api_key()
+    refused = browser.submit(link["url"], {"token": key, "region": "mars"}, page)
+    assert refused.status_code == 422
+    assert 'id="f-region-error"' in refused.text
+    # And with one that is, the account is connected in that region
+    query = outcome(browser.submit(link["url"], {"token": key, "region": "eu"}))
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["params"] == {"region": "eu"}

@@ -160,6 +160,7 @@ def test_auth_code_with_pkce_s256_issues_opaque_tokens_that_userinfo_accepts(
     assert server.issued_tokens == [tokens]
     assert server.token_requests == [
         {
+            "path": "/token",
             "grant_type": "authorization_code",
             "client_id": client.client_id,
             "form": {

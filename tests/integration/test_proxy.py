@@ -15,7 +15,7 @@ import pytest
 from devstack.oauth_provider import ApiReply, OAuthServer
 from keyfob.core.config import settings
 from tests.conftest import Api, Tenant
-from tests.integration.flows import connect, set_stored
+from tests.integration.flows import callback, connect, follow, set_stored
 
 
 @pytest.fixture
@@ -476,3 +476,40 @@ def test_a_large_request_body_within_the_limit_goes_through(
     answer = relayed(api, account_id, method="POST", path="/up", body="y" * (1024 * 1024))
     assert answer["status"] == 200
     assert len(provider.api_requests[0]["body"]) == 1024 * 1024
+
+
+def test_a_host_named_by_the_token_answer_is_where_the_proxy_goes(
+    api: Api, anonymous: Api, oauth_server: OAuthServer
+) -> None:
+    # Given a catalog app whose API host comes from the token answer (Salesforce's
+    # instance_url), its OAuth endpoints pointed at the loopback provider
+    client_id, client_secret = oauth_server.register_client(
+        redirect_uris=[f"{api.base_url}/v1/oauth/callback"],
+        scope="api refresh_token",
+        token_endpoint_auth_method="client_secret_post",
+    )
+    endpoints = ("authorization_url", "token_url", "revocation_url")
+    created = api.post(
+        "/v1/integrations",
+        json={
+            "app": "salesforce-sandbox",
+            "auth_scheme": "OAUTH2",
+            "credentials": {"client_id": client_id, "client_secret": client_secret},
+            "oauth": {name: getattr(oauth_server, name) for name in endpoints},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["api"]["base_url"] == "{instance_url}/services/data"
+    oauth_server.token_extra = {"instance_url": f"{oauth_server.api_url}/org-7"}
+    started = api.post(
+        "/v1/connected_accounts",
+        json={"integration_id": created.json()["id"], "entity_id": "user-1"},
+    ).json()
+    response = callback(anonymous, follow(started["redirect_url"]))
+    assert "Account connected" in response.text
+    # When the app proxies a request
+    answer = proxy(api, started["id"], method="GET", path="/v62.0/sobjects")
+    # Then it went to the instance the token answer named
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == 200
+    assert oauth_server.api_requests[-1]["path"] == "/org-7/services/data/v62.0/sobjects"

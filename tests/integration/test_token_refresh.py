@@ -401,3 +401,32 @@ def test_a_run_about_to_end_leaves_the_provider_alone_and_the_account_due(
     item = stored(tenant.id, account_id)
     assert "lease_owner" not in item
     assert item["due_at"] == PAST
+
+
+# --- a refresh URL apart from the token URL, and extra token and refresh params ------
+
+
+def test_a_refresh_goes_to_the_refresh_url_with_the_refresh_params(
+    api: Api, anonymous: Api, oauth_server: OAuthServer, tenant: Tenant
+) -> None:
+    # Given an integration whose provider refreshes at its own address, with extra params
+    # for each request (as Basecamp's `type`), one of which tries to replace the grant
+    oauth = {
+        "refresh_url": f"{oauth_server.base_url}/refresh",
+        "token_params": {"type": "web_server"},
+        "refresh_params": {"type": "refresh", "grant_type": "password"},
+    }
+    started = connect(api, anonymous, oauth_server, oauth=oauth)
+    first = credentials(api, started.account["id"])
+    # When the token is due and the app reads its credentials
+    make_due(tenant, started)
+    fresh = credentials(api, started.account["id"])
+    # Then the code went to the token URL with the token params, the refresh to the
+    # refresh URL with the refresh params, and the grant stayed a refresh
+    exchange, refresh = oauth_server.token_requests
+    assert (exchange["path"], exchange["grant_type"]) == ("/token", "authorization_code")
+    assert exchange["form"]["type"] == "web_server"
+    assert (refresh["path"], refresh["grant_type"]) == ("/refresh", "refresh_token")
+    assert refresh["form"]["type"] == "refresh"
+    assert refresh["form"]["refresh_token"] == first["refresh_token"]
+    assert fresh["access_token"] != first["access_token"]

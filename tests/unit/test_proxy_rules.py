@@ -118,6 +118,20 @@ def test_the_credential_replaces_whatever_the_caller_sent_in_its_place() -> None
     assert secrets == ("k" * 12,)
 
 
+def test_the_apps_fixed_headers_are_sent_unless_the_caller_sends_its_own() -> None:
+    scheme = _scheme(CredentialPlacement(location="header", name="X-Key", field="k"), "k")
+    credential = auth.family(scheme.type).apply(scheme, {"k": "secret-1234"})
+    fixed = {"Notion-Version": "2022-06-28", "X-Key": "never", "API-Version": "2025-07"}
+    request = ProxyRequest(method="GET", path="/x", headers={"api-version": "2026-01"})
+
+    sent = proxy_request.prepared("https://api.example.com/x", request, credential, fixed)
+
+    assert sent.headers["Notion-Version"] == "2022-06-28"
+    assert [v for k, v in sent.headers.items() if k.lower() == "api-version"] == ["2026-01"]
+    # A fixed header never replaces the credential
+    assert sent.headers["X-Key"] == "secret-1234"
+
+
 def test_basic_credentials_go_in_one_header_and_both_forms_are_redacted() -> None:
     scheme = catalog.get_app("twilio").scheme(AuthScheme.BASIC)
     values = {"account_sid": "AC" + "1" * 32, "auth_token": "token-123456"}

@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     import requests
     from authlib.oauth2.client import OAuth2Client
 
-_URL_FIELDS = ("authorization_url", "token_url", "revocation_url")
+_URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "refresh_url")
+# What a token request's own parameters are: the catalog's extra ones never replace them.
+_TOKEN_REQUEST_PARAMS = frozenset(
+    {*RESERVED, "grant_type", "code", "code_verifier", "refresh_token", "client_secret", "resource"}
+)
 # The provider's own revocation URL may also name the client and the token.
 _REVOCATION_PLACEHOLDERS = frozenset({"client_id", "token"})
 _MAX_TOKEN_RESPONSE = 64 * 1024
@@ -57,6 +61,9 @@ def effective_settings(
         pkce=scheme.pkce,
         refresh_buffer_seconds=scheme.refresh_buffer_seconds,
         token_lifetime_seconds=scheme.token_lifetime_seconds,
+        refresh_url=scheme.refresh_url,
+        token_params=dict(scheme.token_params) or None,
+        refresh_params=dict(scheme.refresh_params) or None,
     )
     update = set_fields(overrides)
     # Either revocation style replaces the catalog's, whichever it used.
@@ -215,11 +222,15 @@ def token_request(context: Context, what: str, **request: Any) -> dict[str, Any]
     oauth = settings_of(context)
     assert oauth.token_url
     client = _client(context, oauth)
-    call = client.refresh_token if "refresh_token" in request else client.fetch_token
+    refreshing = "refresh_token" in request
+    call = client.refresh_token if refreshing else client.fetch_token
+    url = (oauth.refresh_url or oauth.token_url) if refreshing else oauth.token_url
+    extra = (oauth.refresh_params if refreshing else oauth.token_params) or {}
+    request = {**{k: v for k, v in extra.items() if k not in _TOKEN_REQUEST_PARAMS}, **request}
     if context.grant is not None:
         request["resource"] = context.grant.resource  # RFC 8707, on every token request
     try:
-        token = call(oauth.token_url, timeout=http.timeout(), allow_redirects=False, **request)
+        token = call(url, timeout=http.timeout(), allow_redirects=False, **request)
     except OAuthError as exc:
         reason = _error_code(exc.error)
         if reason == "invalid_client" and (mcp := _mcp(context)) is not None:

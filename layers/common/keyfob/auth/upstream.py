@@ -44,11 +44,17 @@ class ProbeResult:
 
 def effective_settings(app: App, scheme: SchemeSpec, overrides: ApiSettings | None) -> ApiSettings:
     """The catalog's API settings with the integration's overrides on top, validated."""
-    merged = ApiSettings(base_url=app.api_base_url or None, identity=scheme.identity)
+    merged = ApiSettings(
+        base_url=app.api_base_url or None,
+        identity=scheme.identity,
+        headers=dict(app.api_headers) or None,
+    )
     merged = merged.model_copy(update=set_fields(overrides))
     fields = {f.name for f in scheme.connection_fields}
     invalid = []
-    if merged.base_url and (problem := template_problem(merged.base_url, fields)):
+    if merged.base_url and (
+        problem := template_problem(merged.base_url, fields, scheme.token_fields)
+    ):
         invalid.append({"field": "api.base_url", "reason": problem})
     if merged.identity is not None:
         path = merged.identity.path

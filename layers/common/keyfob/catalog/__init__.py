@@ -1,6 +1,8 @@
 """The app catalog: which third-party services Keyfob knows and how to connect to each
 (``catalog.json``), its schema, and the rules for the values each app asks for."""
 
+from keyfob.catalog.calls import Probe, Revocation
+from keyfob.catalog.lifecycle import Deprecation
 from keyfob.catalog.loader import fill, get_app, list_apps, placeholders
 from keyfob.catalog.schema import (
     SLUG_PATTERN,
@@ -8,7 +10,6 @@ from keyfob.catalog.schema import (
     AuthScheme,
     CredentialPlacement,
     ParamField,
-    Probe,
     SchemeSpec,
 )
 from keyfob.catalog.scheme_parts import (
@@ -16,7 +17,6 @@ from keyfob.catalog.scheme_parts import (
     GitHubAppSpec,
     JwtBearerSpec,
     OAuth1Spec,
-    Revocation,
 )
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "App",
     "AuthScheme",
     "CredentialPlacement",
+    "Deprecation",
     "Exchange",
     "GitHubAppSpec",
     "JwtBearerSpec",

@@ -36,6 +36,14 @@ def placeholders(template: str) -> list[str]:
     return PLACEHOLDER.findall(template)
 
 
+def example(template: str) -> str:
+    """The template with every placeholder filled with a label, to check its shape; a
+    leading placeholder stands for a whole origin (an instance_url, a server's URL)."""
+    if template.startswith("{"):
+        template = PLACEHOLDER.sub("https://x.x", template, count=1)
+    return PLACEHOLDER.sub("x.x", template)
+
+
 def fill(template: str, values: dict[str, str]) -> str:
     """Substitute {placeholders}; values were validated against their field patterns."""
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from keyfob.catalog.loader import fill, placeholders
+from keyfob.catalog.loader import example, placeholders
 from keyfob.catalog.schema import AuthScheme, ParamField, SchemeSpec
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
@@ -130,7 +130,7 @@ def template_problem(url: str, fields: Collection[str], extra: Collection[str] =
     unknown = [p for p in placeholders(url) if p not in fields and p not in extra]
     if unknown:
         return f"unknown placeholder {unknown[0]}"
-    return url_problem(fill(url, {p: "x" for p in [*fields, *extra]}))
+    return url_problem(example(url))
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -161,7 +161,9 @@ def validate(
             invalid.append({"field": field.name, "reason": "must be a string"})
             continue
         value = raw.strip()
-        if field.pattern and not re.fullmatch(field.pattern, value):
+        if field.choices is not None and value not in field.choices:
+            invalid.append({"field": field.name, "reason": "must be one of the choices"})
+        elif field.pattern and not re.fullmatch(field.pattern, value):
             invalid.append({"field": field.name, "reason": f"must match {field.pattern}"})
         elif field.type == "url" and (problem := url_problem(value)):
             invalid.append({"field": field.name, "reason": problem})

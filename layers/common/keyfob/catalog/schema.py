@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from keyfob.catalog.calls import Probe, Revocation
+from keyfob.catalog.lifecycle import Deprecation, TokenLifetime
 from keyfob.catalog.scheme_parts import (
     JWT_BEARER_FIELDS,
     Exchange,
     GitHubAppSpec,
     JwtBearerSpec,
     OAuth1Spec,
-    Revocation,
 )
 from keyfob.core.errors import NotFound
 
@@ -73,6 +74,11 @@ class ParamField(BaseModel):
     pattern: str | None = Field(
         default=None, description="Regular expression the whole value must match."
     )
+    choices: tuple[str, ...] | None = Field(
+        default=None,
+        description="The only values allowed (a region, a data center); the first is the "
+        "usual one.",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -80,6 +86,12 @@ class ParamField(BaseModel):
         if value is not None:
             re.compile(value)
         return value
+
+    @model_validator(mode="after")
+    def _default_is_a_choice(self) -> ParamField:
+        if self.choices is not None and self.default not in (None, *self.choices):
+            raise ValueError(f"default {self.default!r} is not one of the choices")
+        return self
 
 
 class CredentialPlacement(BaseModel):
@@ -104,33 +116,6 @@ class CredentialPlacement(BaseModel):
         elif not (self.name and self.field):
             raise ValueError(f"{self.location} placement needs name and field")
         return self
-
-
-class Probe(BaseModel):
-    """An API call, made with the connection's own credential, that proves the credential
-    works and, where the answer names one, which upstream account it belongs to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    method: Literal["GET", "POST"] = "GET"
-    path: str = Field(
-        pattern=r"^(/|https?://)[^\s]*$",
-        description="Relative to the app's API base URL, or an absolute URL.",
-    )
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra request headers (an API version, say)."
-    )
-    id_field: str | None = Field(
-        default=None, description="Dotted path to the upstream account id in the JSON answer."
-    )
-    name_field: str | None = Field(
-        default=None, description="Dotted path to a display name (login, email, workspace)."
-    )
-    ok_field: str | None = Field(
-        default=None,
-        description="Dotted path that must be true: for APIs that answer HTTP 200 with "
-        "an error flag (Slack's `ok`).",
-    )
 
 
 def _strings(template: object) -> list[str]:
@@ -177,6 +162,47 @@ class SchemeSpec(BaseModel):
     jwt_bearer: JwtBearerSpec | None = None
     github_app: GitHubAppSpec | None = None
     exchange: Exchange | None = None
+    # The general growth (issue 11): see the classes at the end of this module.
+    docs_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s]+$",
+        description="The provider's own page for this scheme: where its values come from.",
+    )
+    refresh_url: str | None = Field(
+        default=None, description="Where refresh tokens are exchanged, when not at token_url."
+    )
+    token_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra parameters of the code exchange."
+    )
+    refresh_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra parameters of a refresh request."
+    )
+    token_fields: tuple[str, ...] = Field(
+        default=(),
+        description="Fields of the token answer (Salesforce's instance_url, Zoho's "
+        "api_domain) that the app's api_base_url names as {placeholders}.",
+    )
+    token_lifetime: TokenLifetime | None = Field(
+        default=None,
+        description="How long tokens live when the token answer has no expires_in.",
+    )
+    deprecated: Deprecation | None = None
+    notes: tuple[str, ...] = Field(
+        default=(),
+        description="What the provider's docs leave open: each value left null and why.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lifetime_in_seconds(cls, data: Any) -> Any:
+        """token_lifetime (a value and its unit) sets token_lifetime_seconds, which is what
+        the token code reads."""
+        if isinstance(data, dict) and isinstance(data.get("token_lifetime"), dict):
+            lifetime = TokenLifetime.model_validate(data["token_lifetime"])
+            if data.get("token_lifetime_seconds") not in (None, lifetime.seconds):
+                raise ValueError("token_lifetime and token_lifetime_seconds disagree")
+            data = {**data, "token_lifetime_seconds": lifetime.seconds}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> SchemeSpec:
@@ -184,7 +210,8 @@ class SchemeSpec(BaseModel):
         if len(names) != len(self.connection_fields):
             raise ValueError("duplicate connection field names")
         probe = self.identity.path if self.identity else None
-        for url in (self.authorization_url, self.token_url, self.revocation_url, probe):
+        urls = (self.authorization_url, self.token_url, self.revocation_url, self.refresh_url)
+        for url in (*urls, probe):
             for placeholder in PLACEHOLDER.findall(url or ""):
                 if placeholder not in names:
                     raise ValueError(f"placeholder {{{placeholder}}} names no connection field")
@@ -200,7 +227,16 @@ class SchemeSpec(BaseModel):
             # Initiating a connection makes no KMS call; OAuth secrets come from the provider.
             raise ValueError("an OAUTH2 scheme cannot ask the end user for a secret field")
         self._scheme_parts(names)
+        self._growth()
         return self
+
+    def _growth(self) -> None:
+        """The general growth's fields go with the schemes that have a token endpoint."""
+        kind = self.type
+        if kind is not AuthScheme.OAUTH2 and (self.refresh_url or self.refresh_params):
+            raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
+        if kind not in TOKEN_URL_SCHEMES and (self.token_params or self.token_fields):
+            raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
 
     def _scheme_parts(self, names: set[str]) -> None:
         """Each scheme's own part present, the others' absent, and its fields declared."""
@@ -277,6 +313,15 @@ class App(BaseModel):
     docs_url: str = Field(pattern=r"^https://[^\s]+$")
     api_base_url: str = Field(description="May hold {placeholders} naming connection fields.")
     auth_schemes: tuple[SchemeSpec, ...] = Field(min_length=1)
+    logo_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s]+$",
+        description="The app's logo, from the provider's own domain or brand page.",
+    )
+    api_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Headers sent on every proxied request (an API version, say).",
+    )
     mcp_server_url: str | None = Field(
         default=None,
         pattern=r"^https://[^\s]+$",
@@ -289,6 +334,11 @@ class App(BaseModel):
         if len(set(kinds)) != len(kinds):
             raise ValueError("an auth scheme appears twice")
         return self
+
+    def template_fields(self, spec: SchemeSpec) -> set[str]:
+        """What api_base_url may name with this scheme: its connection fields and the
+        fields of its token answer."""
+        return {f.name for f in spec.connection_fields} | set(spec.token_fields)
 
     def scheme(self, kind: AuthScheme) -> SchemeSpec:
         for spec in self.auth_schemes:

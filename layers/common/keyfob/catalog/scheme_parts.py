@@ -9,32 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Revocation(BaseModel):
-    """A provider's own revocation call, for providers that do not implement RFC 7009
-    (which ``revocation_url`` means)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    method: Literal["POST", "DELETE", "GET"] = "POST"
-    url: str = Field(
-        pattern=r"^https?://[^\s]+$",
-        description="May hold {client_id}, {token} and connection field placeholders.",
-    )
-    token: Literal["access_token", "refresh_token"] = Field(
-        default="access_token", description="Which token the call revokes."
-    )
-    token_in: Literal["bearer", "form", "json", "query", "path"] = Field(
-        description="How the token is sent: as the bearer credential, a form, JSON or query "
-        "parameter named token_param, or in the URL's {token}."
-    )
-    token_param: str = "token"
-    client_auth: Literal["basic", "none"] = Field(
-        default="none", description="basic: HTTP Basic with the integration's client id/secret."
-    )
-    headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra request headers (an API version, say)."
-    )
+from keyfob.catalog.calls import Revocation
 
 
 class OAuth1Spec(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from keyfob.catalog import AuthScheme, ParamField
+from keyfob.catalog import AuthScheme, Deprecation, ParamField
 from keyfob.models.types import Model
 
 
@@ -15,6 +15,10 @@ class SchemeSummary(Model):
     revocation_url: str | None = None
     default_scopes: list[str] = []
     pkce: bool | None = None
+    docs_url: str | None = None
+    deprecated: Deprecation | None = Field(
+        default=None, description="The provider retires this scheme: when, and what instead."
+    )
 
 
 class AppView(Model):
@@ -23,6 +27,7 @@ class AppView(Model):
     description: str
     categories: list[str]
     docs_url: str
+    logo_url: str | None = None
     api_base_url: str
     auth_schemes: list[SchemeSummary]
 

@@ -173,6 +173,10 @@ class IntegrationView(Model):
     require_confirmation: bool
     account_count: int
     created_at: str
+    warnings: list[str] = Field(
+        default=[],
+        description="What the developer should know: a scheme the provider is retiring.",
+    )
 
 
 class IntegrationPage(Model):

@@ -10,6 +10,10 @@ from pydantic import Field, StringConstraints
 from keyfob.catalog import Probe, Revocation
 from keyfob.models.types import Model, Url
 
+_Params = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=64)], str], Field(max_length=20)
+]
+
 
 class OAuthSettings(Model):
     """OAuth 2.0 endpoints and behaviour; any field overrides the catalog's value."""
@@ -45,6 +49,15 @@ class OAuthSettings(Model):
         description="Lifetime of access tokens whose token response has no expires_in; "
         "null: such tokens never expire.",
     )
+    refresh_url: Url | None = Field(
+        default=None, description="Where refresh tokens are exchanged; null: token_url."
+    )
+    token_params: _Params | None = Field(
+        default=None, description="Extra parameters of the code exchange."
+    )
+    refresh_params: _Params | None = Field(
+        default=None, description="Extra parameters of a refresh request."
+    )
 
 
 class ApiSettings(Model):
@@ -54,4 +67,12 @@ class ApiSettings(Model):
     identity: Probe | None = Field(
         default=None,
         description="The call that proves a credential and names the upstream account.",
+    )
+    headers: (
+        Annotated[dict[Annotated[str, StringConstraints(max_length=64)], str], Field(max_length=20)]
+        | None
+    ) = Field(
+        default=None,
+        description="Headers sent on every proxied request unless the caller sends its own "
+        "(an API version, say).",
     )

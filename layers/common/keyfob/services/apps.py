@@ -15,6 +15,7 @@ def view(app: App) -> AppView:
         description=app.description,
         categories=list(app.categories),
         docs_url=str(app.docs_url),
+        logo_url=app.logo_url,
         api_base_url=app.api_base_url,
         auth_schemes=[
             SchemeSummary(
@@ -24,6 +25,8 @@ def view(app: App) -> AppView:
                 revocation_url=s.revocation_url,
                 default_scopes=list(s.default_scopes),
                 pkce=s.pkce if s.type is AuthScheme.OAUTH2 else None,
+                docs_url=s.docs_url,
+                deprecated=s.deprecated,
             )
             for s in app.auth_schemes
         ],

@@ -10,6 +10,7 @@ from keyfob.catalog.params import validate as validate_params
 from keyfob.catalog.schema import TOKEN_URL_SCHEMES
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, new_id, now
+from keyfob.core.observability import logger
 from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.mcp import MCP_APP, McpSettings
 from keyfob.models.records import IntegrationRecord
@@ -20,6 +21,14 @@ from keyfob.store.errors import InUse
 
 # The credentials kept encrypted (a GitHub App has two: its private key, its client secret).
 _SECRETS = ("client_secret", "oauth_client_secret")
+
+
+def warnings(app: str, kind: AuthScheme) -> list[str]:
+    """A retiring scheme's warning, from the catalog (which may mark it after creation)."""
+    deprecated = catalog.get_app(app).scheme(kind).deprecated
+    if deprecated is None:
+        return []
+    return [f"{app} retires {kind.value} on {deprecated.date}: {deprecated.message}"]
 
 
 def view(record: IntegrationRecord) -> IntegrationView:
@@ -38,6 +47,7 @@ def view(record: IntegrationRecord) -> IntegrationView:
         require_confirmation=record.require_confirmation,
         account_count=record.account_count,
         created_at=record.created_at,
+        warnings=warnings(record.app, record.auth_scheme),
     )
 
 
@@ -114,6 +124,11 @@ def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
         if mcp is not None
         else upstream.effective_settings(app, scheme, request.api)
     )
+    if scheme.deprecated is not None:
+        logger.warning(
+            "integration of a deprecated scheme",
+            extra={"app": app.slug, "auth_scheme": scheme.type.value},
+        )
     integration_id = new_id("int")
     secret = None
     if held := {k: values[k] for k in _SECRETS if k in values}:

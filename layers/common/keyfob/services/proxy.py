@@ -53,13 +53,17 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
         )
     scheme = catalog.get_app(account.app).scheme(account.auth_scheme)
     family = auth.family(account.auth_scheme)
-    url = target(integration.api.base_url, account.params, request.path)
+    # A host named by the token answer (Salesforce's instance_url) fills the URL too.
+    named = {k: str(held.values[k]) for k in scheme.token_fields if held.values.get(k)}
+    url = target(integration.api.base_url, {**account.params, **named}, request.path)
+    fixed = integration.api.headers or {}
     started = time.monotonic()
     deadline = started + settings().proxy_timeout_seconds
 
     def attempt(values: dict[str, Any]) -> ProxyResponse:
         credential = family.apply(scheme, values)
-        return exchange(prepared(url, request, credential), credential.secrets, deadline)
+        outgoing = prepared(url, request, credential, fixed)
+        return exchange(outgoing, credential.secrets, deadline)
 
     answer = attempt(held.values)
     retried = False

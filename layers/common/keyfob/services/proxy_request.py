@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -121,14 +122,24 @@ def _body(request: ProxyRequest) -> tuple[bytes | None, str | None]:
     return json.dumps(request.body, separators=(",", ":")).encode(), "application/json"
 
 
-def prepared(url: str, request: ProxyRequest, credential: Credential) -> requests.PreparedRequest:
+def prepared(
+    url: str,
+    request: ProxyRequest,
+    credential: Credential,
+    fixed: Mapping[str, str] | None = None,
+) -> requests.PreparedRequest:
     """The request as sent: the caller's headers and query, less what is never
-    forwarded, with the session's defaults and the credential on top."""
+    forwarded, the app's fixed headers where the caller sent none of that name, with
+    the session's defaults and the credential on top."""
     import requests
 
     headers = {name: value.strip() for name, value in request.headers.items() if not _dropped(name)}
     data, content_type = _body(request)
     given = {name.lower() for name in headers}
+    for name, value in (fixed or {}).items():
+        if name.lower() not in given:
+            headers[name] = value
+            given.add(name.lower())
     if content_type and "content-type" not in given:
         headers["Content-Type"] = content_type
     if "user-agent" not in given:

@@ -108,7 +108,9 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _headers(link: LinkRecord, integration: IntegrationRecord) -> dict[str, str]:
+def _headers(
+    link: LinkRecord, integration: IntegrationRecord, logo_url: str | None = None
+) -> dict[str, str]:
     # form-action names where the form's answer sends the browser: the app, and for a
     # redirecting scheme the provider.
     targets = {"'self'"}
@@ -123,7 +125,7 @@ def _headers(link: LinkRecord, integration: IntegrationRecord) -> dict[str, str]
     if integration.mcp is not None:
         # A remote MCP server's authorization server is discovered when the form is sent.
         targets.add("https:")
-    return security_headers(" ".join(sorted(targets)))
+    return security_headers(" ".join(sorted(targets)), logo_url)
 
 
 def _form(form: Form) -> Response[str]:
@@ -133,7 +135,7 @@ def _form(form: Form) -> Response[str]:
         _STATUS[form.trouble],
         "connect.html",
         f"Error: {title}" if summary else title,
-        _headers(form.link, form.integration),
+        _headers(form.link, form.integration, form.app.logo_url),
         app=form.app,
         summary=summary,
         problems=form.problems,

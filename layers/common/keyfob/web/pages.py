@@ -37,12 +37,14 @@ def _environment() -> Environment:
     )
 
 
-def security_headers(form_action: str = "'none'") -> dict[str, str]:
+def security_headers(form_action: str = "'none'", image: str | None = None) -> dict[str, str]:
     """The one policy of every page; ``form_action``: where its form may send the browser
-    (browsers hold the redirect after a POST to it too)."""
+    (browsers hold the redirect after a POST to it too); ``image``: the one image it
+    shows (an app's logo), by its exact URL."""
+    images = f"img-src {image}; " if image else ""
     return {
         "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; "
+            f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; {images}"
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         ),
         "Referrer-Policy": "no-referrer",
