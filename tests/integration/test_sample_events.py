@@ -72,6 +72,12 @@ def test_fetch_params_sample(invoke: Invoke, tenant: Tenant) -> None:
     assert json.loads(response["body"])["app"] == "github"
 
 
+def test_docs_sample_answers_the_document(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("docs", sample("docs.json", tenant))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["info"]["title"] == "Keyfob"
+
+
 def test_integrations_sample_creates_an_integration(invoke: Invoke, tenant: Tenant) -> None:
     response = invoke("integrations", sample("integrations_create.json", tenant))
     assert response["statusCode"] == 201
