@@ -329,3 +329,16 @@ def test_a_rotation_that_read_the_secrets_before_another_is_refused(
     assert owner.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
     (delivery,) = receiver.wait_for(lambda seen: len(seen) >= 1)
     assert len(delivery.headers["webhook-signature"].split(" ")) == 2
+
+
+def test_a_delivery_is_held_to_the_egress_rules_when_it_is_sent(
+    owner: Api, receiver: Receiver, setting: Setting
+) -> None:
+    """The rules are applied again at each delivery, not only when the endpoint was made:
+    here loopback stops being allowed (as it is outside the local stack)."""
+    created = endpoint(owner, receiver.url)
+    setting("KEYFOB_ALLOW_HTTP_LOOPBACK", "false")
+    assert owner.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
+    (refused,) = wait_for_attempts(owner, created["id"], 1)
+    assert (refused["status_code"], refused["error_class"]) == (None, "invalid_url")
+    assert receiver.received == []
