@@ -342,3 +342,19 @@ def test_a_delivery_is_held_to_the_egress_rules_when_it_is_sent(
     (refused,) = wait_for_attempts(owner, created["id"], 1)
     assert (refused["status_code"], refused["error_class"]) == (None, "invalid_url")
     assert receiver.received == []
+
+
+def test_each_endpoint_gets_the_event_and_one_failing_does_not_repeat_it_to_another(
+    owner: Api, provider: OAuthServer, receiver: Receiver, watcher: Receiver, setting: Setting
+) -> None:
+    setting("KEYFOB_WEBHOOK_RETRY_SECONDS", "1,1")
+    healthy = endpoint(owner, receiver.url, event_types=["Keyfob.ConnectionInitiated"])
+    failing = endpoint(owner, watcher.url, event_types=["Keyfob.ConnectionInitiated"])
+    watcher.answer(500, times=10)
+    account_id = start(owner, provider).account["id"]
+    watcher.wait_for(lambda _: len(watcher.about("connected_account_id", account_id)) >= 3)
+    wait_for_attempts(owner, failing["id"], 3)
+    (taken,) = receiver.about("connected_account_id", account_id)
+    assert taken.verified(healthy["secret"])["type"] == "Keyfob.ConnectionInitiated"
+    assert watcher.received[0].verified(failing["secret"]) == taken.verified(healthy["secret"])
+    assert [a["attempt"] for a in attempts(owner, healthy["id"])] == [1]

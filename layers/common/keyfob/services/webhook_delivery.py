@@ -2,13 +2,13 @@
 webhook queue: Keyfob's events, put there by the EventBridge rule on the bus, and its own
 delivery messages (a retry, a test, a manual redelivery: ``webhook_queue``).
 
-An event is delivered to each enabled endpoint of its tenant that takes its type, at
-once. Every delivery follows the Standard Webhooks specification, signed with the
-``standardwebhooks`` library: ``webhook-id`` is the event's id (the same on every retry
-and redelivery, for receivers to dedupe on), ``webhook-timestamp`` the time of sending,
-``webhook-signature`` one ``v1,`` signature per live secret (two for a day after a
-rotation). The body is ``{"type", "timestamp", "data"}``, data being the event's detail
-as it is on the bus: never a secret.
+An event goes to each enabled endpoint of its tenant that takes its type: at once to a
+tenant's one endpoint, as a message each to several. Every delivery follows the Standard
+Webhooks specification, signed with the ``standardwebhooks`` library: ``webhook-id`` is
+the event's id (the same on every retry and redelivery, for receivers to dedupe on),
+``webhook-timestamp`` the time of sending, ``webhook-signature`` one ``v1,`` signature
+per live secret (two for a day after a rotation). The body is ``{"type", "timestamp",
+"data"}``, data being the event's detail as it is on the bus: never a secret.
 
 A 2xx is success. Anything else, no answer in time, a refused address (the egress guard
 checks the socket) is a failure: the attempt is recorded and the message tried again
@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 DISABLED_EVENT = "Keyfob.WebhookEndpointDisabled"
 FAILING_FOR_A_DAY = "failing_for_a_day"
 ATTEMPT_DAYS = 30
+_CONNECT_TIMEOUT = 3.05
+# What one delivery may take (the time-outs) and its DynamoDB and KMS calls besides.
+_RESERVE_MS = 20_000
 _random = secrets.SystemRandom()
 
 
@@ -56,12 +59,16 @@ def batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         process_partial_response,
     )
 
+    def record_handler(record: Any) -> None:
+        # One delivery takes at most the connect and read time-outs: a message the
+        # invocation has no time left for is reported failed, and comes back.
+        if context.get_remaining_time_in_millis() < _RESERVE_MS:
+            raise TimeoutError("no time left in this invocation")
+        handle(json.loads(record.body))
+
     processor = BatchProcessor(event_type=EventType.SQS)
     result = process_partial_response(
-        event=event,
-        record_handler=lambda record: handle(json.loads(record.body)),
-        processor=processor,
-        context=context,
+        event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(result)
 
@@ -77,14 +84,19 @@ def handle(body: dict[str, Any]) -> None:
 
 
 def fan_out(event: dict[str, Any]) -> None:
-    """An event from the bus, to every endpoint of its tenant that takes it."""
+    """An event from the bus, to every endpoint of its tenant that takes it: sent at once
+    to a tenant's one endpoint; to several, queued one message each, so that a message's
+    work is always one delivery (bounded by its time-outs) and a failing endpoint never
+    makes the others' deliveries repeat."""
     detail, detail_type = event["detail"], event["detail-type"]
     payload = {"type": detail_type, "timestamp": detail["occurred_at"], "data": detail}
-    for endpoint in webhooks.listed(detail["tenant_id"]):
-        if endpoint.status != "ENABLED":
-            continue
-        if endpoint.event_types is not None and detail_type not in endpoint.event_types:
-            continue
+    targets = [
+        endpoint
+        for endpoint in webhooks.listed(detail["tenant_id"])
+        if endpoint.status == "ENABLED"
+        and (endpoint.event_types is None or detail_type in endpoint.event_types)
+    ]
+    for endpoint in targets:
         delivery = Delivery(
             tenant_id=endpoint.tenant_id,
             webhook_id=endpoint.id,
@@ -93,7 +105,10 @@ def fan_out(event: dict[str, Any]) -> None:
             trigger="event",
             payload=payload,
         )
-        attempt(endpoint, delivery)
+        if len(targets) == 1:
+            attempt(endpoint, delivery)
+        else:
+            webhook_queue.send(delivery)
 
 
 def deliver(delivery: Delivery) -> None:
@@ -163,7 +178,7 @@ def _send(
             endpoint.url,
             data=body.encode(),
             headers=headers,
-            timeout=(3.05, settings().webhook_timeout_seconds),
+            timeout=(_CONNECT_TIMEOUT, settings().webhook_timeout_seconds),
             allow_redirects=False,
             stream=True,  # the answer's body is never read
         )
