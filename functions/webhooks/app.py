@@ -14,6 +14,7 @@ from keyfob.models.webhooks import (
     RotatedSecret,
     WebhookCreate,
     WebhookPage,
+    WebhookView,
 )
 from keyfob.services import webhooks
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id
@@ -57,6 +58,18 @@ def list_webhooks() -> WebhookPage:
 def delete_webhook(webhook_id: WebhookId) -> Response[None]:
     webhooks.delete(tenant_id(app), webhook_id)
     return Response(status_code=204)
+
+
+@app.post(
+    "/v1/webhooks/<webhook_id>/enable",
+    summary="Enable an endpoint again (one disabled after failing for a day)",
+    description="Its failure streak is forgotten; it takes the events from now on (ask "
+    "for missed ones with .../attempts/{id}/retry). Enabling an enabled endpoint changes "
+    "nothing.",
+    security=API_KEY_SECURITY,
+)
+def enable_webhook(webhook_id: WebhookId) -> WebhookView:
+    return webhooks.enable(tenant_id(app), webhook_id)
 
 
 @app.post(

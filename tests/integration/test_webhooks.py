@@ -216,6 +216,21 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_an_event_says_so(
     tried = len(receiver.received)
     time.sleep(2)
     assert len(receiver.received) == tried  # no more deliveries to a disabled endpoint
+    # When the engineer has fixed the receiver and enables the endpoint
+    with receiver.lock:
+        receiver.answers.clear()
+    enabled = owner.post(f"/v1/webhooks/{failing['id']}/enable")
+    assert enabled.status_code == 200, enabled.text
+    shown = enabled.json()
+    assert (shown["status"], shown["status_reason"], shown["failing_since"]) == (
+        "ENABLED",
+        None,
+        None,
+    )
+    # Then it takes deliveries again
+    start(owner, provider)
+    receiver.wait_for(lambda seen: len(seen) > tried and seen[-1].json["type"] == CONNECTION[0])
+    assert owner.post(f"/v1/webhooks/{failing['id']}/enable").json()["status"] == "ENABLED"
 
 
 def test_a_message_whose_retries_are_spent_goes_to_the_dead_letter_queue(
@@ -272,11 +287,14 @@ def test_bad_input_and_other_tenants_get_clear_4xx(
     unknown = owner.post("/v1/webhooks", json={"url": receiver.url, "event_types": ["Nope"]})
     assert unknown.status_code == 422
     assert owner.get("/v1/webhooks/not-an-id/attempts").status_code == 422
+    gone = owner.post("/v1/webhooks/wh_aaaaaaaaaaaaaaaaaaaaaaaa/enable")
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "webhook_not_found")
     missing = owner.post("/v1/webhooks/wh_aaaaaaaaaaaaaaaaaaaaaaaa/rotate")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "webhook_not_found")
     for method, path in [
         ("delete", f"/v1/webhooks/{created['id']}"),
         ("post", f"/v1/webhooks/{created['id']}/rotate"),
+        ("post", f"/v1/webhooks/{created['id']}/enable"),
         ("post", f"/v1/webhooks/{created['id']}/test"),
         ("get", f"/v1/webhooks/{created['id']}/attempts"),
     ]:

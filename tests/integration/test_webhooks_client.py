@@ -37,6 +37,7 @@ def test_the_client_manages_an_endpoint_and_its_deliveries(
     assert client.retry_webhook_attempt(created.id, failed.id) == message_id
     received = receiver.wait_for(lambda seen: len(seen) >= 2)
     assert received[1].verified(created.secret)["type"] == "Keyfob.WebhookTest"
+    assert client.enable_webhook(created.id).status == "ENABLED"  # it was: nothing changes
     rotated = client.rotate_webhook_secret(created.id)
     assert rotated.secret not in repr(rotated)
     client.delete_webhook(created.id)

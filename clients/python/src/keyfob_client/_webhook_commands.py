@@ -41,6 +41,10 @@ def _delete(client: Client, args: argparse.Namespace) -> Output:
     return Output(None, f"deleted {args.id}")
 
 
+def _enable(client: Client, args: argparse.Namespace) -> Output:
+    return render.shown(client.enable_webhook(args.id))
+
+
 def _rotate(client: Client, args: argparse.Namespace) -> Output:
     rotated = client.rotate_webhook_secret(args.id)
     return Output(
@@ -91,6 +95,7 @@ def register(group: Callable[[str, str], Any], command: Command) -> None:
     command(webhooks, "list", _list, "list endpoints (never a secret)")
     simple: list[tuple[str, Handler, str]] = [
         ("delete", _delete, "delete an endpoint"),
+        ("enable", _enable, "take deliveries again after being disabled"),
         ("rotate", _rotate, "a new secret; the old one signs too for 24 hours"),
         ("test", _test, "send a test event once"),
         ("attempts", _attempts, "the endpoint's delivery attempts, newest first"),

@@ -34,6 +34,10 @@ class WebhookMethods:
     def delete_webhook(self, webhook_id: str) -> None:
         self._http.request("DELETE", _webhook(webhook_id))
 
+    def enable_webhook(self, webhook_id: str) -> Webhook:
+        """Take deliveries again: an endpoint disabled after failing for a day."""
+        return Webhook.from_json(self._http.request("POST", f"{_webhook(webhook_id)}/enable"))
+
     def rotate_webhook_secret(self, webhook_id: str) -> RotatedSecret:
         """A new secret; the old one keeps signing beside it for 24 hours."""
         answer = self._http.request("POST", f"{_webhook(webhook_id)}/rotate")

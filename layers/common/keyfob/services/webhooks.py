@@ -120,6 +120,16 @@ def delete(tenant_id: str, webhook_id: str) -> None:
     logger.info("webhook endpoint deleted", extra={"webhook_id": webhook_id})
 
 
+def enable(tenant_id: str, webhook_id: str) -> WebhookView:
+    """A disabled endpoint takes deliveries again (of the events from now on)."""
+    with translated():
+        if not webhooks.enable(tenant_id, webhook_id):
+            webhooks.get(tenant_id, webhook_id)  # a 404 if it is gone
+        record = webhooks.get(tenant_id, webhook_id)
+    logger.info("webhook endpoint enabled", extra={"webhook_id": webhook_id})
+    return view(record)
+
+
 def rotate(tenant_id: str, webhook_id: str) -> RotatedSecret:
     """A new secret; the current one keeps signing for a day beside it, the older ones
     stop. Conditional on no other rotation since this one read the endpoint."""

@@ -143,6 +143,18 @@ def disable(tenant_id: str, webhook_id: str, reason: str) -> bool:
     )
 
 
+def enable(tenant_id: str, webhook_id: str) -> bool:
+    """Enable a disabled endpoint, its failure streak forgotten; False: it was enabled."""
+    return _update(
+        tenant_id,
+        webhook_id,
+        "SET #status = :enabled REMOVE status_reason, failing_since",
+        {":enabled": "ENABLED", ":disabled": "DISABLED"},
+        "attribute_exists(pk) AND #status = :disabled",
+        names={"#status": "status"},
+    )
+
+
 def record_attempt(record: AttemptRecord) -> None:
     table.client().put_item(
         TableName=table.name(),
