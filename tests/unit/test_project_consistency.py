@@ -33,6 +33,12 @@ def _template_routes() -> set[tuple[str, str]]:
 # Routes of another protocol, which its own specification describes: the MCP endpoint
 # speaks JSON-RPC (Streamable HTTP), not the REST API's document.
 PROTOCOL_ROUTES = {("post", "/v1/mcp")}
+# The documentation itself: the document and Swagger UI over it, public.
+DOCUMENTATION_ROUTES = {
+    ("get", "/v1/openapi.json"),
+    ("get", "/v1/docs"),
+    ("get", "/v1/docs/{asset}"),
+}
 
 
 def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
@@ -40,7 +46,7 @@ def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
     documented = {
         (method, path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _template_routes() - PROTOCOL_ROUTES
+    assert documented == _template_routes() - PROTOCOL_ROUTES - DOCUMENTATION_ROUTES
 
 
 # An end user's browser reaches these, with no API key: the callback's key is the OAuth
@@ -65,7 +71,7 @@ def test_only_the_oauth_callback_and_the_connect_page_are_public() -> None:
     assert public == PUBLIC_ROUTES
 
 
-def test_the_template_leaves_only_the_public_routes_without_the_authorizer() -> None:
+def test_the_template_leaves_only_the_public_routes_and_the_docs_without_the_authorizer() -> None:
     template = load_template(ROOT / "template.yaml")
     unauthorized = {
         (event["Properties"]["Method"].lower(), event["Properties"]["Path"])
@@ -74,7 +80,7 @@ def test_the_template_leaves_only_the_public_routes_without_the_authorizer() -> 
         if event["Type"] == "HttpApi"
         and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
-    assert unauthorized == PUBLIC_ROUTES
+    assert unauthorized == PUBLIC_ROUTES | DOCUMENTATION_ROUTES
 
 
 def test_template_passes_cfn_lint() -> None:

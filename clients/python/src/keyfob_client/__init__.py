@@ -36,6 +36,7 @@ from keyfob_client.models import (
     AuthScheme,
     AuthSchemeInfo,
     ConnectLink,
+    CreatedWebhook,
     Credentials,
     DeletedAccount,
     InitiatedAccount,
@@ -44,7 +45,10 @@ from keyfob_client.models import (
     ParamField,
     ProxyResponse,
     Revocation,
+    RotatedSecret,
     Status,
+    Webhook,
+    WebhookAttempt,
 )
 
 __all__ = [
@@ -62,6 +66,7 @@ __all__ = [
     "ConflictError",
     "ConnectLink",
     "ConnectionFailedError",
+    "CreatedWebhook",
     "Credentials",
     "DeletedAccount",
     "InitiatedAccount",
@@ -73,10 +78,13 @@ __all__ = [
     "ProxyResponse",
     "RateLimitedError",
     "Revocation",
+    "RotatedSecret",
     "ServerError",
     "Status",
     "TransportError",
     "UnexpectedResponseError",
     "ValidationError",
     "WaitTimeoutError",
+    "Webhook",
+    "WebhookAttempt",
 ]
