@@ -9,6 +9,7 @@ import {
 import { Transport, segment } from "./http.js";
 import type {
   Account,
+  AccountEvents,
   AccountPage,
   App,
   AppParams,
@@ -202,6 +203,12 @@ export class KeyfobClient {
 
   getAccount(accountId: string): Promise<Account> {
     return this.#http.request("GET", account(accountId));
+  }
+
+  /** The account's recent events, newest first, from its record: last status change
+   * (with its reason), last refresh, creation. */
+  getAccountEvents(accountId: string): Promise<AccountEvents> {
+    return this.#http.request("GET", `${account(accountId)}/events`);
   }
 
   /** The decrypted credentials of an ACTIVE account (ConflictError otherwise). */

@@ -259,6 +259,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/connected_accounts/{account_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A connected account's recent events, newest first (from its record)
+         * @description Its last status change (with status_reason), its last refresh and its creation, as the account's record holds them: one keyed read. Every event as it happens is published on the event bus.
+         */
+        get: operations["account_events_v1_connected_accounts__account_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/connected_accounts/{account_id}/proxy": {
         parameters: {
             query?: never;
@@ -396,6 +416,32 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountEvent */
+        AccountEvent: {
+            /** At */
+            at: string;
+            /** @description The status the account went to (absent for a refresh). */
+            status?: components["schemas"]["Status"] | null;
+            /** Status Reason */
+            status_reason?: string | null;
+            /**
+             * Type
+             * @description The event's detail-type, as published on the bus.
+             */
+            type: string;
+        };
+        /**
+         * AccountEvents
+         * @description What the account's record shows of its history, newest first: its last status
+         *     change, its last refresh, its creation. Every change, as it happens, is on the event
+         *     bus (and in webhooks).
+         */
+        AccountEvents: {
+            /** Connected Account Id */
+            connected_account_id: string;
+            /** Items */
+            items: components["schemas"]["AccountEvent"][];
+        };
         /** AccountPage */
         AccountPage: {
             /** Items */
@@ -1673,6 +1719,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    account_events_v1_connected_accounts__account_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountEvents"];
                 };
             };
             /** @description Validation Error */

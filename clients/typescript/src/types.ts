@@ -6,6 +6,8 @@ type Schemas = components["schemas"];
 
 export type Account = Schemas["AccountView"];
 export type AccountPage = Schemas["AccountPage"];
+export type AccountEvents = Schemas["AccountEvents"];
+export type AccountEvent = Schemas["AccountEvent"];
 export type App = Schemas["AppView"];
 export type AppParams = Schemas["AppParams"];
 export type ConnectLink = Schemas["ConnectLink"];

@@ -88,6 +88,11 @@ test("an API key connection: initiate, list with pagination, credentials, proxy,
     assert.equal(error.account.status, "INACTIVE");
     return true;
   });
+  const events = await client.getAccountEvents(id);
+  assert.deepEqual(
+    events.items.map((event) => event.type),
+    ["Keyfob.ConnectionDisabled", "Keyfob.ConnectionActivated"],
+  );
   assert.equal((await client.enableAccount(id)).status, "ACTIVE");
 
   for (const each of ids) assert.equal((await client.deleteAccount(each)).id, each);
