@@ -45,8 +45,11 @@ def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
 
 # An end user's browser reaches these, with no API key: the callback's key is the OAuth
 # state, the connect page's the link's token (both single use). Authorization servers
-# fetch Keyfob's client metadata document, which holds nothing secret.
+# fetch Keyfob's client metadata document, which holds nothing secret. The console's
+# page and files hold nothing but code: it signs in with an API key.
 PUBLIC_ROUTES = {
+    ("get", "/console"),
+    ("get", "/console/static/{name}"),
     ("get", "/v1/oauth/callback"),
     ("get", "/v1/oauth/client-metadata.json"),
     ("get", "/v1/connect/{token}"),
