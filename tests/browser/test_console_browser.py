@@ -236,15 +236,17 @@ def test_at_phone_width_everything_fits_and_works_from_the_keyboard(
     expect(page.locator("#accounts li.card")).to_have_count(3)
     # Nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    # Tab from the key account's heading to its Disable button, press it with the keyboard
-    keyed = card(page, seeded["keyed"])
-    keyed.get_by_role("button", name="Refresh").focus()
+    # Tab from the OAuth account's Refresh button to its Disable button, press it
+    active = card(page, seeded["active"])
+    active.get_by_role("button", name="Refresh").focus()
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "Disable"
     page.keyboard.press("Enter")
     page.get_by_role("status").filter(has_text="disabled").wait_for()
-    assert api.get(f"/v1/connected_accounts/{seeded['keyed']}").json()["status"] == "INACTIVE"
+    assert api.get(f"/v1/connected_accounts/{seeded['active']}").json()["status"] == "INACTIVE"
+    # A pasted key has nothing to refresh: no Refresh button
+    assert card(page, seeded["keyed"]).get_by_role("button", name="Refresh").count() == 0
     # The focus stays on the account acted on
     assert page.evaluate("document.activeElement.tagName") == "H3"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

@@ -206,7 +206,7 @@ function accountCard(account) {
     button.addEventListener("click", () => handler(button));
     actions.append(button);
   };
-  action("Refresh", () => act(account, "refresh"));
+  if (account.auth_scheme === "OAUTH2") action("Refresh", () => act(account, "refresh"));
   if (account.status === "INACTIVE") action("Enable", () => act(account, "enable"));
   if (account.status === "ACTIVE") action("Disable", () => act(account, "disable"));
   action("Delete", () => remove(account));
