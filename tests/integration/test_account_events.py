@@ -3,8 +3,10 @@ newest first, for the console and anyone debugging why an account is what it is.
 
 from __future__ import annotations
 
+from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from tests.conftest import Api
+from keyfob_client import Client, Status
+from tests.conftest import Api, Tenant
 from tests.integration.client_flows import approve
 from tests.integration.flows import create_integration, keyed_integration
 
@@ -78,3 +80,24 @@ def test_another_tenants_account_and_a_malformed_id_are_refused(
     assert other_api.get(f"/v1/connected_accounts/{made['id']}/events").status_code == 404
     malformed = api.get("/v1/connected_accounts/..%2F/events")
     assert malformed.status_code in (404, 422), malformed.text
+
+
+def test_the_python_client_reads_them_typed(
+    api: Api, provider: OAuthServer, gateway: Gateway, tenant: Tenant
+) -> None:
+    client = Client(gateway.url, tenant.api_key)
+    integration = client.create_integration(
+        "mistral", "API_KEY", api={"base_url": provider.api_url}
+    )
+    account = client.initiate_connection(
+        integration.id, "events-4", params={"api_key": provider.register_api_key()}
+    )
+    client.disable_account(account.id)
+
+    events = client.get_account_events(account.id)
+
+    assert events.connected_account_id == account.id
+    assert [(e.type, e.status) for e in events.items] == [
+        ("Keyfob.ConnectionDisabled", Status.INACTIVE),
+        ("Keyfob.ConnectionActivated", Status.ACTIVE),
+    ]

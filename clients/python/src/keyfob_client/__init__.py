@@ -30,6 +30,8 @@ from keyfob_client.errors import (
 )
 from keyfob_client.models import (
     Account,
+    AccountEvent,
+    AccountEvents,
     AccountPage,
     App,
     AppParams,
@@ -49,6 +51,8 @@ from keyfob_client.models import (
 
 __all__ = [
     "Account",
+    "AccountEvent",
+    "AccountEvents",
     "AccountPage",
     "ApiError",
     "App",
