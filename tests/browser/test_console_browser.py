@@ -255,3 +255,32 @@ def test_at_phone_width_everything_fits_and_works_from_the_keyboard(
     page.get_by_role("button", name="Sign out").click()
     assert page.locator("#accounts li").count() == 0
     assert page.evaluate("document.activeElement.id") == "api-key"
+
+
+def test_more_accounts_than_a_page_load_on_demand(
+    gateway: Gateway, tenant: Tenant, api: Api, provider: OAuthServer, page: Any
+) -> None:
+    entity = f"console-many-{secrets.token_hex(3)}"
+    integration = api.post(
+        "/v1/integrations",
+        json={"app": "mistral", "auth_scheme": "API_KEY", "api": {"base_url": provider.api_url}},
+    ).json()["id"]
+    made = [
+        api.post(
+            "/v1/connected_accounts",
+            params={"validate": "false"},
+            json={"integration_id": integration, "entity_id": entity, "params": {"api_key": "k"}},
+        ).json()["id"]
+        for _ in range(27)
+    ]
+    sign_in(page, gateway, tenant.api_key)
+    page.get_by_label("Entity").first.fill(entity)
+    page.get_by_role("button", name="Show accounts").click()
+    page.get_by_text("25 accounts shown, more to load.").wait_for()
+    page.get_by_role("button", name="Load more accounts").click()
+    page.get_by_text("27 accounts shown.").wait_for()
+    assert not page.get_by_role("button", name="Load more accounts").is_visible()
+    shown = page.locator("#accounts li.card").evaluate_all(
+        "cards => cards.map(card => card.dataset.accountId)"
+    )
+    assert shown == made[::-1]  # newest first, each once

@@ -124,6 +124,38 @@ test("an OAuth connection the user never completes: waitForConnection times out 
   await client.deleteAccount(initiated.id, { revoke: false });
 });
 
+// The user's browser: to the provider, which approves at once, then to Keyfob's callback.
+async function approve(authorizationUrl) {
+  const toCallback = await fetch(authorizationUrl, { redirect: "manual" });
+  const back = await fetch(toCallback.headers.get("location"), { redirect: "manual" });
+  return new URL(back.headers.get("location")).searchParams.get("status");
+}
+
+test("an OAuth connection the user approves: waitForConnection returns it ACTIVE; refresh, events, reinitiate", async () => {
+  const initiated = await client.initiateConnection(env.KEYFOB_TEST_OAUTH_INTEGRATION, entity, {
+    redirectUrl: "https://app.example.com/back",
+  });
+  const [active] = await Promise.all([
+    client.waitForConnection(initiated.id, { timeoutMs: 20_000, pollIntervalMs: 100 }),
+    approve(initiated.redirect_url),
+  ]);
+  assert.equal(active.status, "ACTIVE");
+  assert.ok(active.token_expires_at);
+  const before = (await client.getCredentials(initiated.id)).credentials.access_token;
+  const refreshed = await client.refreshAccount(initiated.id);
+  assert.ok(refreshed.last_refreshed_at);
+  assert.notEqual((await client.getCredentials(initiated.id)).credentials.access_token, before);
+  const events = await client.getAccountEvents(initiated.id);
+  assert.deepEqual(
+    events.items.map((event) => event.type),
+    ["Keyfob.ConnectionRefreshed", "Keyfob.ConnectionInitiated"],
+  );
+  // An ACTIVE account cannot be started again: a ConflictError with the API's code
+  await assert.rejects(client.reinitiateAccount(initiated.id), (error) => error instanceof ConflictError && error.status === 409);
+  const deleted = await client.deleteAccount(initiated.id);
+  assert.equal(deleted.revocation.status, "revoked");
+});
+
 test("a connect link is created; a bad redirect is refused with its code", async () => {
   const integration = await keyedIntegration();
   const link = await client.createConnectLink(integration.id, entity, "https://app.example.com/done");
