@@ -18,7 +18,14 @@ from .template import ACCOUNT_ID, DEFAULT_REGION, Stack, TemplateError, cfn_text
 
 log = logging.getLogger("devstack")
 
-_KINDS = ("DynamoDB::Table", "KMS::Key", "KMS::Alias", "SQS::Queue", "Events::EventBus")
+_KINDS = (
+    "DynamoDB::Table",
+    "KMS::Key",
+    "KMS::Alias",
+    "SQS::Queue",
+    "Events::EventBus",
+    "Events::Rule",
+)
 PROVISIONED_TYPES = tuple(f"AWS::{kind}" for kind in _KINDS)
 
 
@@ -38,7 +45,13 @@ class _Provisioner:
         self.client = functools.partial(
             session.client, region_name=stack.region, endpoint_url=endpoint
         )
-        self.wanted = stack.resources(*PROVISIONED_TYPES)
+        # A rule that targets a function is devstack.rules' to run (moto cannot invoke
+        # one); a rule that targets queues only is made on the bus, which delivers to them.
+        self.wanted = {
+            logical_id: props
+            for logical_id, props in stack.resources(*PROVISIONED_TYPES).items()
+            if stack.type_of(logical_id) != "AWS::Events::Rule" or not self._invokes(props)
+        }
         self.started: set[str] = set()
 
     def call(self, service: str, operation: str, **kwargs: Any) -> Any:
@@ -133,6 +146,28 @@ class _Provisioner:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return {"Ref": url, "Arn": found["Attributes"]["QueueArn"], "QueueName": name}
+
+    def _invokes(self, props: Mapping[str, Any]) -> bool:
+        for target in props.get("Targets") or []:
+            arn = target.get("Arn")
+            ref = arn.get("Fn::GetAtt", [None])[0] if isinstance(arn, dict) else None
+            if ref is None or self.stack.type_of(ref) == "AWS::Lambda::Function":
+                return True
+        return False
+
+    def events_rule(self, logical_id: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
+        events = self.client("events")
+        bus = str(props.get("EventBusName", "default"))
+        pattern = props.get("EventPattern")
+        self.call(
+            "events",
+            "PutRule",
+            **{**props, "Name": name, "EventPattern": json.dumps(pattern) if pattern else None},
+        )
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets") or []]
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        arn = events.describe_rule(Name=name, EventBusName=bus)["Arn"]
+        return {"Ref": name, "Arn": arn}
 
     def events_eventbus(self, logical_id: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
         events = self.client("events")

@@ -72,6 +72,25 @@ def test_fetch_params_sample(invoke: Invoke, tenant: Tenant) -> None:
     assert json.loads(response["body"])["app"] == "github"
 
 
+def test_docs_sample_answers_the_document(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("docs", sample("docs.json", tenant))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["info"]["title"] == "Keyfob"
+
+
+def test_webhooks_sample_lists_the_endpoints(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("webhooks", sample("webhooks.json", tenant))
+    assert response["statusCode"] == 200
+    assert "items" in json.loads(response["body"])
+
+
+def test_webhook_delivery_sample_takes_its_event(invoke: Invoke, tenant: Tenant) -> None:
+    # The tenant's endpoints (none here) get the event; the batch reports no failure.
+    assert invoke("webhook_delivery", sample("webhook_delivery.json", tenant)) == {
+        "batchItemFailures": []
+    }
+
+
 def test_integrations_sample_creates_an_integration(invoke: Invoke, tenant: Tenant) -> None:
     response = invoke("integrations", sample("integrations_create.json", tenant))
     assert response["statusCode"] == 201

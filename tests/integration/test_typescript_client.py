@@ -1,8 +1,9 @@
 """The TypeScript client (clients/typescript) against the real local stack, with Node's
 test runner: this test starts what the node tests need (the gateway over moto, the
-loopback OAuth provider, an OAuth integration, a key the provider's API accepts, webhook
-deliveries signed by the Python ``standardwebhooks`` library), builds the client with tsc
-and runs ``node --test``. `make test` installs the client's devDependencies (npm ci)."""
+loopback OAuth provider, an OAuth integration, a key the provider's API accepts, the
+webhook delivery function's queue poller, webhook deliveries signed by the Python
+``standardwebhooks`` library), builds the client with tsc and runs ``node --test``.
+`make test` installs the client's devDependencies (npm ci)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 from base64 import b64encode
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
+from devstack.rules import Rules
+from keyfob.services.tenants import create_tenant
 from tests.conftest import ROOT, Api, Tenant
 from tests.integration.flows import create_integration
 
@@ -94,12 +98,26 @@ def _vectors(path: Path) -> None:
     )
 
 
+@pytest.fixture
+def deliveries(gateway: Gateway) -> Iterator[Rules]:
+    """The webhook queue's event source, polled as Lambda would."""
+    sources = [r for r in gateway.stack.rules() if r.function_id == "WebhookDeliveryFunction"]
+    running = Rules(gateway, sources).start()
+    yield running
+    running.stop()
+
+
 def _npm(*args: str) -> None:
     subprocess.run(["npm", *args], cwd=PACKAGE, check=True, timeout=300)
 
 
 def test_the_typescript_client_passes_its_node_tests_against_the_stack(
-    gateway: Gateway, tenant: Tenant, api: Api, provider: OAuthServer, tmp_path: Path
+    gateway: Gateway,
+    tenant: Tenant,
+    api: Api,
+    provider: OAuthServer,
+    deliveries: Rules,
+    tmp_path: Path,
 ) -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("no node/npm on PATH: the TypeScript client needs Node 20+")
@@ -109,6 +127,7 @@ def test_the_typescript_client_passes_its_node_tests_against_the_stack(
     vectors = tmp_path / "webhooks.json"
     _vectors(vectors)
     oauth_integration, _ = create_integration(api, provider)
+    _, webhook_key = create_tenant("typescript-webhooks")  # its endpoints get its events only
     env = {
         **os.environ,
         "KEYFOB_URL": gateway.url,
@@ -117,6 +136,7 @@ def test_the_typescript_client_passes_its_node_tests_against_the_stack(
         "KEYFOB_TEST_UPSTREAM_KEY": provider.register_api_key(),
         "KEYFOB_TEST_OAUTH_INTEGRATION": oauth_integration,
         "KEYFOB_TEST_WEBHOOK_VECTORS": str(vectors),
+        "KEYFOB_TEST_WEBHOOK_API_KEY": webhook_key,
     }
     run = subprocess.run(
         ["node", "--test", "--test-reporter=spec", "test/"],

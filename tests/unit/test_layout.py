@@ -52,6 +52,8 @@ def test_the_built_layer_holds_the_keyfob_package_and_nothing_else(tmp_path: Pat
         "keyfob/web/templates/base.html",
         "keyfob/web/templates/console.html",
         "keyfob/web/templates/connect.html",
+        "keyfob/web/templates/docs.html",
+        "keyfob/web/templates/docs.js",
         "keyfob/web/templates/message.html",
         "keyfob/web/templates/page.css",
     }

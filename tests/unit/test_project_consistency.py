@@ -33,6 +33,14 @@ def _template_routes() -> set[tuple[str, str]]:
 # Routes of another protocol, which its own specification describes: the MCP endpoint
 # speaks JSON-RPC (Streamable HTTP), not the REST API's document.
 PROTOCOL_ROUTES = {("post", "/v1/mcp")}
+# The documentation itself: the document and Swagger UI over it, public.
+DOCUMENTATION_ROUTES = {
+    ("get", "/v1/openapi.json"),
+    ("get", "/v1/docs"),
+    ("get", "/v1/docs/{asset}"),
+}
+# The web console's page and files: no API, public (it signs in with an API key).
+CONSOLE_ROUTES = {("get", "/console"), ("get", "/console/static/{name}")}
 
 
 def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
@@ -40,16 +48,15 @@ def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
     documented = {
         (method, path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _template_routes() - PROTOCOL_ROUTES
+    assert documented == (
+        _template_routes() - PROTOCOL_ROUTES - DOCUMENTATION_ROUTES - CONSOLE_ROUTES
+    )
 
 
 # An end user's browser reaches these, with no API key: the callback's key is the OAuth
 # state, the connect page's the link's token (both single use). Authorization servers
-# fetch Keyfob's client metadata document, which holds nothing secret. The console's
-# page and files hold nothing but code: it signs in with an API key.
+# fetch Keyfob's client metadata document, which holds nothing secret.
 PUBLIC_ROUTES = {
-    ("get", "/console"),
-    ("get", "/console/static/{name}"),
     ("get", "/v1/oauth/callback"),
     ("get", "/v1/oauth/client-metadata.json"),
     ("get", "/v1/connect/{token}"),
@@ -68,7 +75,7 @@ def test_only_the_oauth_callback_and_the_connect_page_are_public() -> None:
     assert public == PUBLIC_ROUTES
 
 
-def test_the_template_leaves_only_the_public_routes_without_the_authorizer() -> None:
+def test_the_template_leaves_only_the_public_routes_and_the_docs_without_the_authorizer() -> None:
     template = load_template(ROOT / "template.yaml")
     unauthorized = {
         (event["Properties"]["Method"].lower(), event["Properties"]["Path"])
@@ -77,7 +84,7 @@ def test_the_template_leaves_only_the_public_routes_without_the_authorizer() -> 
         if event["Type"] == "HttpApi"
         and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
-    assert unauthorized == PUBLIC_ROUTES
+    assert unauthorized == PUBLIC_ROUTES | DOCUMENTATION_ROUTES | CONSOLE_ROUTES
 
 
 def test_template_passes_cfn_lint() -> None:

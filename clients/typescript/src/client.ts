@@ -14,13 +14,19 @@ import type {
   App,
   AppParams,
   ConnectLink,
+  CreatedWebhookEndpoint,
   Credentials,
   DeletedAccount,
   InitiatedAccount,
   Integration,
   IntegrationPage,
   ProxyResponse,
+  QueuedDelivery,
+  RotatedWebhookSecret,
   Status,
+  WebhookAttempt,
+  WebhookEndpoint,
+  WebhookEventType,
 } from "./types.js";
 
 export interface ClientOptions {
@@ -75,6 +81,7 @@ async function* follow<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; 
 }
 
 const account = (id: string) => `/v1/connected_accounts/${segment(id)}`;
+const webhook = (id: string) => `/v1/webhooks/${segment(id)}`;
 
 export class KeyfobClient {
   readonly #http: Transport;
@@ -101,10 +108,7 @@ export class KeyfobClient {
   /** The catalog's apps, optionally only those offering `authScheme`. */
   async listApps(authScheme?: string): Promise<App[]> {
     const answer = await this.#http.request<{ items?: App[] }>("GET", "/v1/apps", { query: { auth_scheme: authScheme } });
-    if (!answer || !Array.isArray(answer.items)) {
-      throw new UnexpectedResponseError("expected a JSON object with a list of items");
-    }
-    return answer.items;
+    return items(answer);
   }
 
   getApp(app: string): Promise<App> {
@@ -305,4 +309,55 @@ export class KeyfobClient {
     });
     return this.#http.request("POST", "/v1/connect_links", { body });
   }
+
+  // --- webhooks ------------------------------------------------------------------------
+
+  /** A webhook endpoint; the result's `secret` (`whsec_…`) is shown this once: verify
+   * deliveries with it ({@link Webhook}). `eventTypes`: only these events (all by default). */
+  createWebhook(
+    url: string,
+    options: { eventTypes?: WebhookEventType[]; description?: string } = {},
+  ): Promise<CreatedWebhookEndpoint> {
+    const body = withoutUndefined({ url, event_types: options.eventTypes, description: options.description });
+    return this.#http.request("POST", "/v1/webhooks", { body });
+  }
+
+  /** The tenant's webhook endpoints (never their secrets). */
+  async listWebhooks(): Promise<WebhookEndpoint[]> {
+    const answer = await this.#http.request<{ items?: WebhookEndpoint[] }>("GET", "/v1/webhooks");
+    return items(answer);
+  }
+
+  async deleteWebhook(webhookId: string): Promise<void> {
+    await this.#http.request("DELETE", webhook(webhookId));
+  }
+
+  /** A new secret, shown once; the previous one keeps signing beside it until
+   * `previous_secret_expires_at` (24 hours), so receivers can switch without a gap. */
+  rotateWebhookSecret(webhookId: string): Promise<RotatedWebhookSecret> {
+    return this.#http.request("POST", `${webhook(webhookId)}/rotate`);
+  }
+
+  /** Queue a test event to the endpoint. */
+  sendTestWebhook(webhookId: string): Promise<QueuedDelivery> {
+    return this.#http.request("POST", `${webhook(webhookId)}/test`);
+  }
+
+  /** The endpoint's delivery attempts, newest first (at most the last 100). */
+  async listWebhookAttempts(webhookId: string): Promise<WebhookAttempt[]> {
+    const answer = await this.#http.request<{ items?: WebhookAttempt[] }>("GET", `${webhook(webhookId)}/attempts`);
+    return items(answer);
+  }
+
+  /** Deliver an attempt's message again, with the same `webhook-id`. */
+  retryWebhookAttempt(webhookId: string, attemptId: string): Promise<QueuedDelivery> {
+    return this.#http.request("POST", `${webhook(webhookId)}/attempts/${segment(attemptId)}/retry`);
+  }
+}
+
+function items<T>(answer: { items?: T[] } | undefined): T[] {
+  if (!answer || !Array.isArray(answer.items)) {
+    throw new UnexpectedResponseError("expected a JSON object with a list of items");
+  }
+  return answer.items;
 }

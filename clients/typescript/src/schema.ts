@@ -4,46 +4,6 @@
  */
 
 export interface paths {
-    "/console": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The web console
-         * @description Public: an HTML page whose script asks for an API key, keeps it in the page's memory only, and calls this API with it.
-         */
-        get: operations["page_console_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/console/static/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The console's script and stylesheet
-         * @description Public. 404 `asset_not_found` for any other name.
-         */
-        get: operations["static_console_static__name__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/api_keys": {
         parameters: {
             query?: never;
@@ -452,6 +412,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints (never a secret) */
+        get: operations["list_webhooks_v1_webhooks_get"];
+        put?: never;
+        /**
+         * Create a webhook endpoint; its signing secret is in the answer this once
+         * @description Keyfob's events (every status change of a connected account, and `Keyfob.WebhookEndpointDisabled`) are POSTed to `url`, signed as the Standard Webhooks specification says (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Verify them with the `secret` (`whsec_...`) and any Standard Webhooks library. Retried with backoff for about a day; an endpoint failing for a day is disabled. 422 `invalid_webhook_url`: not https, or an address Keyfob does not call.
+         */
+        post: operations["create_webhook_v1_webhooks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint */
+        delete: operations["delete_webhook_v1_webhooks__webhook_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's delivery attempts, newest first (never a payload) */
+        get: operations["list_attempts_v1_webhooks__webhook_id__attempts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}/attempts/{attempt_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver an attempt's message again, with the same webhook-id */
+        post: operations["retry_attempt_v1_webhooks__webhook_id__attempts__attempt_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret: both sign for 24 hours
+         * @description The new secret is in the answer this once. Until `previous_secret_expires_at`, every delivery carries a signature by each secret.
+         */
+        post: operations["rotate_secret_v1_webhooks__webhook_id__rotate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test event (Keyfob.WebhookTest) to the endpoint, once */
+        post: operations["send_test_v1_webhooks__webhook_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -651,6 +720,60 @@ export interface components {
             /** Slug */
             slug: string;
         };
+        /** AttemptPage */
+        AttemptPage: {
+            /**
+             * Items
+             * @description Newest first, at most the last 100.
+             */
+            items: components["schemas"]["AttemptView"][];
+        };
+        /** AttemptView */
+        AttemptView: {
+            /**
+             * Attempt
+             * @description 1 for the first delivery of a message, then 2, 3...
+             */
+            attempt: number;
+            /** Attempted At */
+            attempted_at: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Error Class
+             * @description Why the attempt failed; null: it succeeded (2xx).
+             */
+            error_class: ("http_status" | "timeout" | "connection" | "destination_refused" | "invalid_url") | null;
+            /** Event Type */
+            event_type: string;
+            /** Id */
+            id: string;
+            /**
+             * Message Id
+             * @description The webhook-id header: the same on every retry.
+             */
+            message_id: string;
+            /**
+             * Next Attempt At
+             * @description When it is tried again, if it will be.
+             */
+            next_attempt_at: string | null;
+            /**
+             * Status Code
+             * @description The endpoint's answer; null: none came.
+             */
+            status_code: number | null;
+            /** Succeeded */
+            succeeded: boolean;
+            /**
+             * Trigger
+             * @description event: an event on the bus; test: POST .../test; retry: POST .../attempts/{id}/retry.
+             * @enum {string}
+             */
+            trigger: "event" | "test" | "retry";
+            /** Webhook Id */
+            webhook_id: string;
+        };
         /**
          * AuthScheme
          * @enum {string}
@@ -763,6 +886,41 @@ export interface components {
              * @description The key's first characters, to recognise it by.
              */
             prefix: string;
+        };
+        /** CreatedWebhook */
+        CreatedWebhook: {
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Event Types */
+            event_types: string[] | null;
+            /**
+             * Failing Since
+             * @description The first failure of a streak, if failing.
+             */
+            failing_since: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Secret
+             * @description The signing secret (whsec_...): shown this once.
+             */
+            secret: string;
+            /** Secret Rotated At */
+            secret_rotated_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ENABLED" | "DISABLED";
+            /**
+             * Status Reason
+             * @description Why a DISABLED endpoint is: failing_for_a_day (every delivery failed for a day).
+             */
+            status_reason: string | null;
+            /** Url */
+            url: string;
         };
         /** Credentials */
         Credentials: {
@@ -1103,6 +1261,14 @@ export interface components {
              */
             status: number;
         };
+        /** Queued */
+        Queued: {
+            /**
+             * Message Id
+             * @description The webhook-id the delivery will carry.
+             */
+            message_id: string;
+        };
         /** Reinitiate */
         Reinitiate: {
             /**
@@ -1177,6 +1343,21 @@ export interface components {
              */
             status: "revoked" | "failed" | "skipped" | "not_supported" | "not_needed";
         };
+        /** RotatedSecret */
+        RotatedSecret: {
+            /** Id */
+            id: string;
+            /**
+             * Previous Secret Expires At
+             * @description Until then, deliveries are signed with both secrets.
+             */
+            previous_secret_expires_at: string;
+            /**
+             * Secret
+             * @description The new signing secret (whsec_...): shown this once.
+             */
+            secret: string;
+        };
         /** SchemeSummary */
         SchemeSummary: {
             /** Authorization Url */
@@ -1206,6 +1387,56 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** WebhookCreate */
+        WebhookCreate: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Event Types
+             * @description Only these events; null: all of them.
+             */
+            event_types?: ("Keyfob.ConnectionInitiated" | "Keyfob.ConnectionActivated" | "Keyfob.ConnectionAwaitingConfirmation" | "Keyfob.ConnectionFailed" | "Keyfob.ConnectionExpired" | "Keyfob.ConnectionRefreshed" | "Keyfob.ConnectionDisabled" | "Keyfob.ConnectionEnabled" | "Keyfob.ConnectionDeleted" | "Keyfob.WebhookEndpointDisabled")[] | null;
+            /**
+             * Url
+             * @description An https URL on a public address (the egress guard refuses private, link-local and metadata addresses, at creation and at every delivery).
+             */
+            url: string;
+        };
+        /** WebhookPage */
+        WebhookPage: {
+            /** Items */
+            items: components["schemas"]["WebhookView"][];
+        };
+        /** WebhookView */
+        WebhookView: {
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Event Types */
+            event_types: string[] | null;
+            /**
+             * Failing Since
+             * @description The first failure of a streak, if failing.
+             */
+            failing_since: string | null;
+            /** Id */
+            id: string;
+            /** Secret Rotated At */
+            secret_rotated_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ENABLED" | "DISABLED";
+            /**
+             * Status Reason
+             * @description Why a DISABLED endpoint is: failing_for_a_day (every delivery failed for a day).
+             */
+            status_reason: string | null;
+            /** Url */
+            url: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1215,67 +1446,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    page_console_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The page */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    static_console_static__name__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The file */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/css": unknown;
-                    "text/javascript": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     list_keys_v1_api_keys_get: {
         parameters: {
             query?: never;
@@ -2146,6 +2316,224 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_webhooks_v1_webhooks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_webhook_v1_webhooks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_webhook_v1_webhooks__webhook_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": null;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_attempts_v1_webhooks__webhook_id__attempts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_attempt_v1_webhooks__webhook_id__attempts__attempt_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rotate_secret_v1_webhooks__webhook_id__rotate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedSecret"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_test_v1_webhooks__webhook_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queued"];
                 };
             };
             /** @description Validation Error */

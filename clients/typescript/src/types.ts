@@ -23,6 +23,13 @@ export type ProxyResponse = Schemas["ProxyResponse"];
 export type Status = Account["status"];
 export type AuthScheme = Schemas["AuthScheme"];
 
+export type WebhookEndpoint = Schemas["WebhookView"];
+export type CreatedWebhookEndpoint = Schemas["CreatedWebhook"];
+export type RotatedWebhookSecret = Schemas["RotatedSecret"];
+export type WebhookAttempt = Schemas["AttemptView"];
+export type QueuedDelivery = Schemas["Queued"];
+export type WebhookEventType = NonNullable<Schemas["WebhookCreate"]["event_types"]>[number];
+
 /** The query a list of accounts takes. */
 export type AccountFilter = NonNullable<
   operations["list_accounts_v1_connected_accounts_get"]["parameters"]["query"]

@@ -44,6 +44,16 @@ class Settings:
     # the function's timeout and API Gateway's 30 s.
     proxy_timeout_seconds: float = 20.0
     connect_link_ttl_seconds: int = 600
+    # Webhooks: the delivery queue and its dead-letter queue; the waits between a
+    # message's attempts (each with +-20% jitter, longer if the endpoint's Retry-After
+    # says so): 8 attempts over about 27 hours. An endpoint failing every delivery for
+    # a day is disabled. A rotated-out secret signs for a day beside the new one.
+    webhook_queue_url: str = ""
+    webhook_dead_letter_queue: str = ""
+    webhook_retry_seconds: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_disable_after_seconds: int = 86400
+    webhook_rotation_overlap_seconds: int = 86400
+    webhook_timeout_seconds: float = 10.0
 
 
 @cache
@@ -62,4 +72,14 @@ def settings() -> Settings:
         lease_wait_seconds=float(os.environ.get("KEYFOB_LEASE_WAIT_SECONDS", "8")),
         sweep_concurrency=int(os.environ.get("KEYFOB_SWEEP_CONCURRENCY", "32")),
         proxy_timeout_seconds=float(os.environ.get("KEYFOB_PROXY_TIMEOUT", "20")),
+        webhook_queue_url=os.environ.get("KEYFOB_WEBHOOK_QUEUE_URL", ""),
+        webhook_dead_letter_queue=os.environ.get("KEYFOB_WEBHOOK_DLQ_URL", ""),
+        webhook_retry_seconds=tuple(
+            int(s) for s in os.environ.get("KEYFOB_WEBHOOK_RETRY_SECONDS", "").split(",") if s
+        )
+        or Settings.webhook_retry_seconds,
+        webhook_disable_after_seconds=int(
+            os.environ.get("KEYFOB_WEBHOOK_DISABLE_AFTER_SECONDS", "86400")
+        ),
+        webhook_timeout_seconds=float(os.environ.get("KEYFOB_WEBHOOK_TIMEOUT", "10")),
     )

@@ -59,6 +59,19 @@ class CommandRejectedEvent(Model):
     requested_by_account: str
 
 
+class WebhookDisabledEvent(Model):
+    """The detail of ``Keyfob.WebhookEndpointDisabled``: an endpoint that failed every
+    delivery for a day, disabled."""
+
+    event_id: str
+    occurred_at: str
+    tenant_id: str
+    webhook_id: str
+    url: str
+    status_reason: str
+    failing_since: str
+
+
 # --- commands in (detail of the events other AWS accounts put on the bus) ----------
 
 # --- commands in ---------------------------------------------------------------------

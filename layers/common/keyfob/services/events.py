@@ -40,7 +40,7 @@ from keyfob.store import outbox
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-    from keyfob.models.events import CommandRejectedEvent, ConnectionEvent
+    from keyfob.models.events import CommandRejectedEvent, ConnectionEvent, WebhookDisabledEvent
     from keyfob.models.mcp_tools import AgentActivity
 
 SOURCE = "keyfob"
@@ -116,7 +116,8 @@ def connection_changed(
 
 
 def publish(
-    detail_type: str, detail: ConnectionEvent | CommandRejectedEvent | AgentActivity
+    detail_type: str,
+    detail: ConnectionEvent | CommandRejectedEvent | AgentActivity | WebhookDisabledEvent,
 ) -> None:
     """Put one event on the bus; if EventBridge refuses it, record it for the scheduled
     run. Never raises: the change it reports is stored already. Inside ``batched()``

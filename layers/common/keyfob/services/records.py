@@ -20,6 +20,8 @@ _MISSING = {
         "No connected account {id!r}",
         "connected_account_id",
     ),
+    "webhook": ("webhook_not_found", "No webhook endpoint {id!r}", "webhook_id"),
+    "attempt": ("attempt_not_found", "No delivery attempt {id!r}", "attempt_id"),
 }
 
 

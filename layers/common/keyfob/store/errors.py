@@ -16,7 +16,11 @@ class StoreError(Exception):
 class ItemNotFound(StoreError):
     """No item of this kind under this tenant and id."""
 
-    def __init__(self, kind: Literal["tenant", "integration", "account"], item_id: str) -> None:
+    def __init__(
+        self,
+        kind: Literal["tenant", "integration", "account", "webhook", "attempt"],
+        item_id: str,
+    ) -> None:
         super().__init__(f"{kind} {item_id}")
         self.kind = kind
         self.item_id = item_id
