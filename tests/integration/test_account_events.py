@@ -3,12 +3,15 @@ newest first, for the console and anyone debugging why an account is what it is.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from keyfob_client import Client, Status
 from tests.conftest import Api, Tenant
 from tests.integration.client_flows import approve
-from tests.integration.flows import create_integration, keyed_integration
+from tests.integration.flows import create_integration, keyed_integration, table
 
 
 def _events(api: Api, account_id: str) -> list[dict[str, str]]:
@@ -101,3 +104,33 @@ def test_the_python_client_reads_them_typed(
         ("Keyfob.ConnectionDisabled", Status.INACTIVE),
         ("Keyfob.ConnectionActivated", Status.ACTIVE),
     ]
+
+
+def test_an_oauth_attempt_past_its_time_shows_expired_when_it_lapsed(
+    api: Api, provider: OAuthServer, tenant: Tenant
+) -> None:
+    integration, _ = create_integration(api, provider)
+    made = api.post(
+        "/v1/connected_accounts",
+        json={"integration_id": integration, "entity_id": "events-5"},
+    ).json()
+    time.sleep(1.1)  # its time runs out a whole second after it began, and has passed
+    lapsed_at = int(time.time())
+    client, name = table()
+    client.update_item(
+        TableName=name,
+        Key={"pk": {"S": f"TENANT#{tenant.id}"}, "sk": {"S": f"ACCOUNT#{made['id']}"}},
+        UpdateExpression="SET pending_until = :t",
+        ExpressionAttributeValues={":t": {"N": str(lapsed_at)}},
+    )
+
+    events = _events(api, made["id"])
+
+    assert [(e["type"], e["status"]) for e in events] == [
+        ("Keyfob.ConnectionExpired", "EXPIRED"),
+        ("Keyfob.ConnectionInitiated", "INITIATED"),
+    ]
+    assert events[0]["at"].startswith(
+        datetime.fromtimestamp(lapsed_at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    assert events[0]["status_reason"] == "authorization was not completed in time"
