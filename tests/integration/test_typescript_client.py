@@ -124,6 +124,13 @@ def test_the_typescript_client_passes_its_node_tests_against_the_stack(
     if not (PACKAGE / "node_modules" / ".package-lock.json").exists():
         _npm("ci", "--no-audit", "--no-fund")
     _npm("run", "--silent", "build")
+    # What an application installs: ESM with its declarations, and nothing else at run time.
+    package = json.loads((PACKAGE / "package.json").read_text())
+    assert "dependencies" not in package and "peerDependencies" not in package
+    assert package["type"] == "module"
+    assert package["exports"]["."] == {"types": "./dist/index.d.ts", "import": "./dist/index.js"}
+    built = {p.name for p in (PACKAGE / "dist").iterdir()}
+    assert {"index.js", "index.d.ts", "webhooks.js", "webhooks.d.ts"} <= built
     vectors = tmp_path / "webhooks.json"
     _vectors(vectors)
     oauth_integration, _ = create_integration(api, provider)
