@@ -1,6 +1,6 @@
 """Fixtures of the integration tests: a watch on the Keyfob bus, the commands'
 dead-letter queue, AWS accounts that act for the two tenants, a setting changed for one
-test, and what Keyfob logs."""
+test, what Keyfob logs, and webhook receivers with the queue's poller."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from devstack.gateway import Gateway
+from devstack.rules import Rules
 from keyfob.core.config import settings
 from keyfob.services import tenants
-from tests.conftest import Tenant
+from keyfob.services.tenants import create_tenant
+from tests.conftest import Api, Tenant
 from tests.integration.bus import Published, Queue
+from tests.integration.webhook_receiver import Receiver, serve
 
 TRUSTED_ACCOUNT = "111122223333"  # acts for `tenant`
 OTHER_TENANT_ACCOUNT = "444455556666"  # acts for `other_tenant`
@@ -69,3 +73,42 @@ def keyfob_logs() -> Iterator[io.StringIO]:
     logging.getLogger(logger.name).addHandler(handler)
     yield stream
     logging.getLogger(logger.name).removeHandler(handler)
+
+
+# --- webhooks ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deliveries(gateway: Gateway) -> Iterator[Rules]:
+    """The webhook queue's event source, polled as Lambda would."""
+    sources = [r for r in gateway.stack.rules() if r.function_id == "WebhookDeliveryFunction"]
+    assert [r.queue for r in sources] == ["WebhookQueue"]
+    running = Rules(gateway, sources).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def hooked(stack_env: dict[str, str]) -> Tenant:
+    """A tenant of these tests alone: no other test's events reach its endpoints."""
+    record, key = create_tenant("hooked")
+    return Tenant(record.id, key)
+
+
+@pytest.fixture
+def owner(gateway: Gateway, hooked: Tenant, deliveries: Rules) -> Iterator[Api]:
+    with Api(gateway.url, hooked.api_key) as session:
+        yield session
+        for endpoint in session.get("/v1/webhooks").json()["items"]:
+            session.delete(f"/v1/webhooks/{endpoint['id']}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from serve()
+
+
+@pytest.fixture
+def watcher() -> Iterator[Receiver]:
+    """A second receiver."""
+    yield from serve()

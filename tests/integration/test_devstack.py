@@ -543,7 +543,17 @@ def test_provision_creates_the_real_templates_table_key_and_alias(aws: EmbeddedA
         "KEYFOB_EVENT_BUS",
         "KEYFOB_IDEMPOTENCY_TABLE",
         "KEYFOB_COMMANDS_DLQ_URL",
+        "KEYFOB_WEBHOOK_QUEUE_URL",
+        "KEYFOB_WEBHOOK_DLQ_URL",
     }
+    # A rule that targets a queue only is made on the bus (moto delivers to queues); the
+    # rules that target functions are devstack.rules' to run.
+    events = boto3.client("events", endpoint_url=aws.endpoint_url, **CREDENTIALS)
+    bus = stack.physical["KeyfobBus"]["Ref"]
+    rule = stack.physical["WebhookEventsRule"]["Ref"]
+    (target,) = events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]
+    assert target["Arn"] == stack.physical["WebhookQueue"]["Arn"]
+    assert "CommandsFunctionCommands" not in stack.physical
 
     again = provision(load_template(ROOT / "template.yaml"), CREDENTIALS, aws.endpoint_url, name)
     assert again.physical == stack.physical  # the same table, key (through its alias), queue

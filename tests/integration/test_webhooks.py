@@ -6,7 +6,6 @@ delivery with the ``standardwebhooks`` library."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,53 +13,14 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
-from devstack.rules import Rules
-from keyfob.services.tenants import create_tenant
 from tests.conftest import Api, Tenant
 from tests.integration.bus import Published, Queue
 from tests.integration.conftest import Setting
 from tests.integration.flows import authorize, callback, start
-from tests.integration.webhook_receiver import Receiver, serve
+from tests.integration.webhook_receiver import Receiver
 
 CONNECTION = ("Keyfob.ConnectionInitiated", "Keyfob.ConnectionActivated")
-
-
-@pytest.fixture(scope="module")
-def deliveries(gateway: Gateway) -> Iterator[Rules]:
-    """The webhook queue's event source, polled as Lambda would."""
-    sources = [r for r in gateway.stack.rules() if r.function_id == "WebhookDeliveryFunction"]
-    assert [r.queue for r in sources] == ["WebhookQueue"]
-    running = Rules(gateway, sources).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def hooked(stack_env: dict[str, str]) -> Tenant:
-    """A tenant of these tests alone: no other test's events reach its endpoints."""
-    record, key = create_tenant("hooked")
-    return Tenant(record.id, key)
-
-
-@pytest.fixture
-def owner(gateway: Gateway, hooked: Tenant, deliveries: Rules) -> Iterator[Api]:
-    with Api(gateway.url, hooked.api_key) as session:
-        yield session
-        for endpoint in session.get("/v1/webhooks").json()["items"]:
-            session.delete(f"/v1/webhooks/{endpoint['id']}")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    yield from serve()
-
-
-@pytest.fixture
-def watcher() -> Iterator[Receiver]:
-    """A second receiver."""
-    yield from serve()
 
 
 def endpoint(api: Api, url: str, **fields: Any) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from keyfob_client.models import (
     AuthScheme,
     AuthSchemeInfo,
     ConnectLink,
+    CreatedWebhook,
     Credentials,
     DeletedAccount,
     InitiatedAccount,
@@ -46,7 +47,10 @@ from keyfob_client.models import (
     ParamField,
     ProxyResponse,
     Revocation,
+    RotatedSecret,
     Status,
+    Webhook,
+    WebhookAttempt,
 )
 
 __all__ = [
@@ -66,6 +70,7 @@ __all__ = [
     "ConflictError",
     "ConnectLink",
     "ConnectionFailedError",
+    "CreatedWebhook",
     "Credentials",
     "DeletedAccount",
     "InitiatedAccount",
@@ -77,10 +82,13 @@ __all__ = [
     "ProxyResponse",
     "RateLimitedError",
     "Revocation",
+    "RotatedSecret",
     "ServerError",
     "Status",
     "TransportError",
     "UnexpectedResponseError",
     "ValidationError",
     "WaitTimeoutError",
+    "Webhook",
+    "WebhookAttempt",
 ]

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from keyfob_client._http import Transport, segment
+from keyfob_client._http import Transport, items_of, segment
+from keyfob_client._webhooks import WebhookMethods
 from keyfob_client.errors import (
     ConfigurationError,
     ConfirmationRequiredError,
     ConnectionFailedError,
-    UnexpectedResponseError,
     WaitTimeoutError,
 )
 from keyfob_client.models import (
@@ -53,7 +53,7 @@ def _follow(fetch: Callable[[str | None], tuple[Sequence[T], str | None]]) -> It
             return
 
 
-class Client:
+class Client(WebhookMethods):
     """A client for one Keyfob deployment and one tenant's API key.
 
     ``base_url`` and ``api_key`` default to the environment's ``KEYFOB_URL`` and
@@ -98,7 +98,7 @@ class Client:
     def list_apps(self, auth_scheme: str | None = None) -> list[App]:
         """The catalog's apps, optionally only those offering ``auth_scheme``."""
         answer = self._http.request("GET", "/v1/apps", query={"auth_scheme": auth_scheme})
-        return [App.from_json(item) for item in _items(answer)]
+        return [App.from_json(item) for item in items_of(answer)]
 
     def get_app(self, app: str) -> App:
         return App.from_json(self._http.request("GET", f"/v1/apps/{segment(app)}"))
@@ -358,10 +358,3 @@ class Client:
 
 def _account(account_id: str) -> str:
     return f"/v1/connected_accounts/{segment(account_id)}"
-
-
-def _items(answer: Any) -> list[Any]:
-    items = answer.get("items") if isinstance(answer, dict) else None
-    if not isinstance(items, list):
-        raise UnexpectedResponseError("expected a JSON object with a list of items")
-    return items

@@ -172,3 +172,11 @@ class Transport:
             return json.loads(raw)
         except ValueError as exc:
             raise UnexpectedResponseError(f"{where}: the answer is not JSON") from exc
+
+
+def items_of(answer: Any) -> list[Any]:
+    """The ``items`` of a list's answer."""
+    items = answer.get("items") if isinstance(answer, dict) else None
+    if not isinstance(items, list):
+        raise UnexpectedResponseError("expected a JSON object with a list of items")
+    return items

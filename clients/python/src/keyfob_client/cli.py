@@ -29,6 +29,7 @@ from keyfob_client import (
 )
 from keyfob_client import _arguments as arguments
 from keyfob_client import _render as render
+from keyfob_client import _webhook_commands as webhook_commands
 from keyfob_client._render import Output
 from keyfob_client.models import Resource
 
@@ -348,6 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("entity_id", type=arguments.identifier)
     sub.add_argument("--redirect-url", required=True, help="where the user goes afterwards")
     _labels(sub)
+    webhook_commands.register(group, command)
     return parser
 
 

@@ -264,3 +264,55 @@ class ConnectLink(Resource):
     url: str
     """Single use; send the end user here to connect."""
     expires_at: str
+
+
+# --- webhooks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Webhook(Resource):
+    id: str
+    url: str
+    event_types: tuple[str, ...] | None = None
+    """Only these events; None: all of them."""
+    description: str | None = None
+    status: str
+    """ENABLED, or DISABLED (``status_reason`` says why: failing_for_a_day)."""
+    status_reason: str | None = None
+    failing_since: str | None = None
+    created_at: str
+    secret_rotated_at: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreatedWebhook(Webhook):
+    # Out of repr: a logged or printed endpoint must not show its signing secret.
+    secret: str = field(repr=False)
+    """The signing secret (whsec_...): in this answer only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotatedSecret(Resource):
+    id: str
+    secret: str = field(repr=False)
+    """The new signing secret: in this answer only."""
+    previous_secret_expires_at: str
+    """Until then every delivery is signed with both secrets."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookAttempt(Resource):
+    id: str
+    webhook_id: str
+    message_id: str
+    """The webhook-id header: the same on every retry of a message."""
+    event_type: str
+    trigger: str
+    """event, test or retry."""
+    attempt: int
+    attempted_at: str
+    status_code: int | None = None
+    duration_ms: int = 0
+    error_class: str | None = None
+    succeeded: bool
+    next_attempt_at: str | None = None

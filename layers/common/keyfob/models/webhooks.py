@@ -8,7 +8,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
-from keyfob.models.types import Model, Url
+from keyfob.models.types import Model
 
 # What an endpoint may subscribe to: every status change, and an endpoint disabled.
 EventType = Literal[
@@ -28,10 +28,18 @@ TEST_EVENT = "Keyfob.WebhookTest"
 WEBHOOK_ID_PATTERN = r"^wh_[a-z2-7]{24}$"
 ATTEMPT_ID_PATTERN = r"^att_[0-9a-f]{14}[a-z2-7]{24}$"
 EndpointStatus = Literal["ENABLED", "DISABLED"]
+# https to a host name or address, or plain http to loopback (the local stack and tests
+# only: elsewhere Keyfob refuses loopback with 422 invalid_webhook_url).
+WEBHOOK_URL_PATTERN = (
+    r"^(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|localhost))(:[0-9]{1,5})?(/[^\s#]*)?$"
+)
+WebhookUrl = Annotated[
+    str, StringConstraints(min_length=8, max_length=2048, pattern=WEBHOOK_URL_PATTERN)
+]
 
 
 class WebhookCreate(Model):
-    url: Url = Field(
+    url: WebhookUrl = Field(
         description="An https URL on a public address (the egress guard refuses private, "
         "link-local and metadata addresses, at creation and at every delivery)."
     )
