@@ -13,7 +13,6 @@ import secrets
 import shutil
 import subprocess
 from base64 import b64encode
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,15 +95,6 @@ def _vectors(path: Path) -> None:
             }
         )
     )
-
-
-@pytest.fixture
-def deliveries(gateway: Gateway) -> Iterator[Rules]:
-    """The webhook queue's event source, polled as Lambda would."""
-    sources = [r for r in gateway.stack.rules() if r.function_id == "WebhookDeliveryFunction"]
-    running = Rules(gateway, sources).start()
-    yield running
-    running.stop()
 
 
 def _npm(*args: str) -> None:

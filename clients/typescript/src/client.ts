@@ -338,9 +338,9 @@ export class KeyfobClient {
     return this.#http.request("POST", `${webhook(webhookId)}/rotate`);
   }
 
-  /** Queue a test event to the endpoint. */
-  sendTestWebhook(webhookId: string): Promise<QueuedDelivery> {
-    return this.#http.request("POST", `${webhook(webhookId)}/test`);
+  /** Send a test event once; resolves to its message id (the webhook-id header). */
+  async testWebhook(webhookId: string): Promise<string> {
+    return messageId(await this.#http.request("POST", `${webhook(webhookId)}/test`));
   }
 
   /** The endpoint's delivery attempts, newest first (at most the last 100). */
@@ -349,10 +349,17 @@ export class KeyfobClient {
     return items(answer);
   }
 
-  /** Deliver an attempt's message again, with the same `webhook-id`. */
-  retryWebhookAttempt(webhookId: string, attemptId: string): Promise<QueuedDelivery> {
-    return this.#http.request("POST", `${webhook(webhookId)}/attempts/${segment(attemptId)}/retry`);
+  /** Deliver an attempt's message again (same `webhook-id`); resolves to that id. */
+  async retryWebhookAttempt(webhookId: string, attemptId: string): Promise<string> {
+    return messageId(await this.#http.request("POST", `${webhook(webhookId)}/attempts/${segment(attemptId)}/retry`));
   }
+}
+
+function messageId(answer: QueuedDelivery | undefined): string {
+  if (!answer || typeof answer.message_id !== "string") {
+    throw new UnexpectedResponseError("expected a JSON object with a message_id");
+  }
+  return answer.message_id;
 }
 
 function items<T>(answer: { items?: T[] } | undefined): T[] {
