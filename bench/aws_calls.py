@@ -1,5 +1,7 @@
 """AWS calls per operation, counted with botocore's event hooks.
 
+Webhooks' calls are bench/webhook_calls.py's (an endpoint made, one event delivered).
+
 Runs the real functions through the local gateway against a moto server, with the
 local stack's OAuth 2.0 server (devstack.oauth_provider) as the provider, and counts
 every DynamoDB, KMS and EventBridge call each operation makes (a status change
@@ -22,6 +24,10 @@ from urllib.parse import urlsplit
 
 import boto3
 import requests
+
+# Beside this script (make bench runs python bench/aws_calls.py).
+from webhook_calls import BUDGETS as WEBHOOK_BUDGETS
+from webhook_calls import webhook_calls
 
 from devstack.gateway import Gateway
 from devstack.moto_server import EmbeddedAWS, use_local_endpoint
@@ -76,6 +82,7 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "MCP: list_connections": (2, 0, 1),
     # ... the account (is it the entity's?), then the proxy's reads and Decrypt.
     "MCP: call_api (API key)": (4, 1, 1),
+    **WEBHOOK_BUDGETS,
 }
 COUNTED = {"dynamodb": "DynamoDB", "kms": "KMS", "events": "EventBridge"}
 
@@ -222,6 +229,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
     proxy_calls(results, call, provider, account_id, api_key_account)
     mcp_calls(results, call, base, api_key_account)
     connect_page_calls(results, call, base, provider, api_key_integration["id"])
+    webhook_calls(results, counted, call, gateway, tenant.id)
     with counted(results, "disable"):
         call("POST", f"/v1/connected_accounts/{account_id}/disable", 200)
     with counted(results, "enable"):

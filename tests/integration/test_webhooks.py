@@ -212,7 +212,7 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_an_event_says_so(
     assert payload["data"]["tenant_id"] == hooked.id
     time.sleep(2)  # any retry still queued finds the endpoint disabled
     disabled = [e for e in published.events() if e["detail-type"] == payload["type"]]
-    assert [e["detail"]["webhook_id"] for e in disabled] == [failing["id"]]
+    assert [e["detail"]["webhook_id"] for e in disabled].count(failing["id"]) == 1
     tried = len(receiver.received)
     time.sleep(2)
     assert len(receiver.received) == tried  # no more deliveries to a disabled endpoint
@@ -248,6 +248,8 @@ def test_a_message_whose_retries_are_spent_goes_to_the_dead_letter_queue(
     [
         "http://169.254.169.254/latest/meta-data",
         "https://10.0.0.8/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://192.168.1.1:8443/hooks",
         "https://[::ffff:192.168.0.1]/hooks",
         "ftp://example.com/hooks",
         "https://user:password@example.com/hooks",
@@ -282,3 +284,61 @@ def test_bad_input_and_other_tenants_get_clear_4xx(
     assert created["id"] not in str(other_api.get("/v1/webhooks").json())
     assert owner.delete(f"/v1/webhooks/{created['id']}").status_code == 204
     assert owner.delete(f"/v1/webhooks/{created['id']}").status_code == 404
+
+
+def test_two_failures_that_read_the_endpoint_enabled_disable_it_and_say_so_once(
+    owner: Api, receiver: Receiver, hooked: Tenant, published: Published
+) -> None:
+    """Two deliveries fail at once, a day into the endpoint's streak, each having read it
+    ENABLED: the conditional write lets one of them disable it, and one event goes out."""
+    from keyfob.core.ids import now
+    from keyfob.services import webhook_delivery
+    from keyfob.store import webhooks
+
+    created = endpoint(owner, receiver.url)
+    webhooks.start_failing(hooked.id, created["id"], "2000-01-01T00:00:00.000000Z")
+    first, second = (webhooks.get(hooked.id, created["id"]) for _ in range(2))
+    published.events()
+    webhook_delivery._failed(first, now())
+    webhook_delivery._failed(second, now())
+    disabled = [
+        e
+        for e in published.events()
+        if e["detail-type"] == "Keyfob.WebhookEndpointDisabled"
+        and e["detail"]["webhook_id"] == created["id"]
+    ]
+    assert len(disabled) == 1
+    assert disabled[0]["detail"]["failing_since"] == "2000-01-01T00:00:00.000000Z"
+
+
+def test_a_rotation_that_read_the_secrets_before_another_is_refused(
+    owner: Api, receiver: Receiver, hooked: Tenant
+) -> None:
+    """Rotations are conditional on the secrets being as they were read: of two at once,
+    the later one does not put back a secret the earlier one retired."""
+    from keyfob.models.records import EncryptedBlob
+    from keyfob.store import webhooks
+
+    created = endpoint(owner, receiver.url)
+    read = webhooks.get(hooked.id, created["id"])
+    assert owner.post(f"/v1/webhooks/{created['id']}/rotate").status_code == 200
+    stale = read.secret_rotated_at or read.created_at
+    blob = EncryptedBlob(v=1, edk="x", nonce="x", ct="x")
+    assert not webhooks.replace_secrets(hooked.id, created["id"], blob, "later", stale)
+    # The endpoint still signs with the rotated secrets
+    assert owner.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
+    (delivery,) = receiver.wait_for(lambda seen: len(seen) >= 1)
+    assert len(delivery.headers["webhook-signature"].split(" ")) == 2
+
+
+def test_a_delivery_is_held_to_the_egress_rules_when_it_is_sent(
+    owner: Api, receiver: Receiver, setting: Setting
+) -> None:
+    """The rules are applied again at each delivery, not only when the endpoint was made:
+    here loopback stops being allowed (as it is outside the local stack)."""
+    created = endpoint(owner, receiver.url)
+    setting("KEYFOB_ALLOW_HTTP_LOOPBACK", "false")
+    assert owner.post(f"/v1/webhooks/{created['id']}/test").status_code == 202
+    (refused,) = wait_for_attempts(owner, created["id"], 1)
+    assert (refused["status_code"], refused["error_class"]) == (None, "invalid_url")
+    assert receiver.received == []
