@@ -11,6 +11,9 @@ PYPROJECTS := pyproject.toml clients/python/pyproject.toml
 STAMP := $(VENV)/.installed-$(shell cat $(PYPROJECTS) | cksum | cut -d' ' -f1)
 
 .PHONY: dev test lint bench openapi clean chromium
+# The TypeScript client's devDependencies (tsc, openapi-typescript), from its package-lock.
+TS := clients/typescript
+TS_DEPS := $(TS)/node_modules/.package-lock.json
 
 $(STAMP): $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -21,15 +24,20 @@ $(STAMP): $(PYPROJECTS)
 	$(BIN)/python -m pip install --quiet -e ./clients/python
 	@rm -f $(VENV)/.installed-* && touch $@
 
+$(TS_DEPS): $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+
 dev: $(STAMP)
 	$(BIN)/python -m devstack $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(TS_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m tools.openapi --check
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
+	cd $(TS) && npx --no-install openapi-typescript ../../openapi.json -o src/schema.ts --check
+	cd $(TS) && npx --no-install tsc -p tsconfig.json --noEmit
 
 test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -53,8 +61,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/layer_bytecode.py
 
-openapi: $(STAMP)
+openapi: $(STAMP) $(TS_DEPS)
 	$(BIN)/python -m tools.openapi
+	cd $(TS) && npx --no-install openapi-typescript ../../openapi.json -o src/schema.ts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam $(TS)/node_modules $(TS)/dist

@@ -47,6 +47,8 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "list, first page": (1, 0, 0),
     "list, next page": (1, 0, 0),
     "get account": (1, 0, 0),
+    # Derived from the account's record: its one GetItem.
+    "account events": (1, 0, 0),
     "credentials": (1, 1, 0),
     # GetItem, the lease, the save; one Decrypt: the new tokens reuse the data key.
     "credentials, token due": (3, 1, 1),
@@ -217,6 +219,8 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         call("GET", "/v1/connected_accounts", 200, params=next_page)
     with counted(results, "get account"):
         call("GET", f"/v1/connected_accounts/{account_id}", 200)
+    with counted(results, "account events"):
+        call("GET", f"/v1/connected_accounts/{account_id}/events", 200)
     with counted(results, "credentials"):
         call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
     make_due(account_id)

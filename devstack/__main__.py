@@ -71,6 +71,7 @@ def _banner(
         ("Base URL:", url),
         ("OAuth callback:", f"{url}{seed.CALLBACK_PATH}   <- register this redirect URI"),
         ("Dev API key:", key or "(none: no dev tenant was seeded)"),
+        ("Console:", f"{url}/console   <- sign in with the API key"),
         ("AWS:", aws),
     ]
     labels = {"AWS::DynamoDB::Table": "Table:", "AWS::KMS::Key": "KMS key:"}

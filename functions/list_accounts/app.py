@@ -1,10 +1,10 @@
-"""GET /v1/connected_accounts and /v1/connected_accounts/{id}: no secrets."""
+"""GET /v1/connected_accounts, /v1/connected_accounts/{id} and its recent events: no secrets."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyfob.models.accounts import AccountPage, AccountView
+from keyfob.models.accounts import AccountEvents, AccountPage, AccountView
 from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, EntityId, ResourceId, Slug, Status
 from keyfob.services import accounts
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id
@@ -48,6 +48,18 @@ def list_accounts(
 )
 def get_account(account_id: Annotated[ResourceId, Path()]) -> AccountView:
     return accounts.get(tenant_id(app), account_id)
+
+
+@app.get(
+    "/v1/connected_accounts/<account_id>/events",
+    summary="A connected account's recent events, newest first (from its record)",
+    description="Its last status change (with status_reason), its last refresh and its "
+    "creation, as the account's record holds them: one keyed read. Every event as it "
+    "happens is published on the event bus.",
+    security=API_KEY_SECURITY,
+)
+def account_events(account_id: Annotated[ResourceId, Path()]) -> AccountEvents:
+    return accounts.recent_events(tenant_id(app), account_id)
 
 
 lambda_handler = entry(app)

@@ -98,6 +98,8 @@ def test_the_readme_walkthrough_connects_an_api_key_and_reads_it_back(
     credentials = keyfob("accounts", "credentials", account["id"], "-o", "json")
     assert credentials.json == api.get(f"/v1/connected_accounts/{account['id']}/credentials").json()
     assert credentials.json["credentials"] == {"api_key": "sk_test_cli_123"}
+    events = keyfob("accounts", "events", account["id"])
+    assert "type=Keyfob.ConnectionActivated" in events.out, events.out
 
 
 def test_json_output_of_every_read_is_the_apis_json(
@@ -111,6 +113,7 @@ def test_json_output_of_every_read_is_the_apis_json(
         (["apps", "get", "github"], "/v1/apps/github"),
         (["integrations", "get", integration_id], f"/v1/integrations/{integration_id}"),
         (["accounts", "get", account_id], f"/v1/connected_accounts/{account_id}"),
+        (["accounts", "events", account_id], f"/v1/connected_accounts/{account_id}/events"),
         (["accounts", "list", "--entity-id", entity], f"/v1/connected_accounts?entity_id={entity}"),
     ]:
         assert keyfob(*argv, "-o", "json").json == api.get(path).json(), argv

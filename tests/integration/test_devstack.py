@@ -1147,11 +1147,13 @@ def test_python_m_devstack_stops_within_2_s_and_logs_no_secret() -> None:
         key = re.search(r"Dev API key:\s+(\S+)", banner)
         assert base and key, banner
         assert f"{base[1]}/v1/oauth/callback" in banner
+        assert re.search(rf"Console:\s+{re.escape(base[1])}/console ", banner), banner
         assert f"curl -s -H 'x-api-key: {key[1]}' {base[1]}/v1/apps" in banner
         assert re.search(r"Scheduled:\s+SweepFunction, rate\(5 minutes\)", banner), banner
         assert re.search(r"Event rule:\s+CommandsFunction <- bus keyfob-keyfob-local", banner)
         assert re.search(r"Demo integration:\s+int_\w+", banner), banner
         assert requests.get(f"{base[1]}/v1/apps", headers={"x-api-key": key[1]}, timeout=30).ok
+        assert requests.get(f"{base[1]}/console", timeout=30).ok
         requests.get(f"{base[1]}/v1/connect/link-token-secret", timeout=30)
         requests.get(f"{base[1]}/v1/oauth/callback?code=code-secret&state=state-secret", timeout=30)
     finally:

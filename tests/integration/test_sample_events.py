@@ -78,6 +78,13 @@ def test_docs_sample_answers_the_document(invoke: Invoke, tenant: Tenant) -> Non
     assert json.loads(response["body"])["info"]["title"] == "Keyfob"
 
 
+def test_console_sample_answers_the_page(invoke: Invoke, tenant: Tenant) -> None:
+    response = invoke("console", sample("console.json", tenant))
+    assert response["statusCode"] == 200
+    assert "<title>Keyfob console</title>" in response["body"]
+    assert "script-src 'self'" in response["headers"]["Content-Security-Policy"]
+
+
 def test_webhooks_sample_lists_the_endpoints(invoke: Invoke, tenant: Tenant) -> None:
     response = invoke("webhooks", sample("webhooks.json", tenant))
     assert response["statusCode"] == 200

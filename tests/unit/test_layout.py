@@ -47,7 +47,10 @@ def test_the_built_layer_holds_the_keyfob_package_and_nothing_else(tmp_path: Pat
     data = {f for f in files if not f.endswith((".py", ".pyc"))}
     assert data == {
         "keyfob/catalog/catalog.json",
+        "keyfob/web/static/console.css",
+        "keyfob/web/static/console.js",
         "keyfob/web/templates/base.html",
+        "keyfob/web/templates/console.html",
         "keyfob/web/templates/connect.html",
         "keyfob/web/templates/docs.html",
         "keyfob/web/templates/docs.js",

@@ -39,6 +39,8 @@ DOCUMENTATION_ROUTES = {
     ("get", "/v1/docs"),
     ("get", "/v1/docs/{asset}"),
 }
+# The web console's page and files: no API, public (it signs in with an API key).
+CONSOLE_ROUTES = {("get", "/console"), ("get", "/console/static/{name}")}
 
 
 def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
@@ -46,7 +48,9 @@ def test_every_route_in_the_template_is_documented_and_nothing_else() -> None:
     documented = {
         (method, path) for path, operations in document["paths"].items() for method in operations
     }
-    assert documented == _template_routes() - PROTOCOL_ROUTES - DOCUMENTATION_ROUTES
+    assert documented == (
+        _template_routes() - PROTOCOL_ROUTES - DOCUMENTATION_ROUTES - CONSOLE_ROUTES
+    )
 
 
 # An end user's browser reaches these, with no API key: the callback's key is the OAuth
@@ -80,7 +84,7 @@ def test_the_template_leaves_only_the_public_routes_and_the_docs_without_the_aut
         if event["Type"] == "HttpApi"
         and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE"
     }
-    assert unauthorized == PUBLIC_ROUTES | DOCUMENTATION_ROUTES
+    assert unauthorized == PUBLIC_ROUTES | DOCUMENTATION_ROUTES | CONSOLE_ROUTES
 
 
 def test_template_passes_cfn_lint() -> None:

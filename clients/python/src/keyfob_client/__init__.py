@@ -30,6 +30,8 @@ from keyfob_client.errors import (
 )
 from keyfob_client.models import (
     Account,
+    AccountEvent,
+    AccountEvents,
     AccountPage,
     App,
     AppParams,
@@ -53,6 +55,8 @@ from keyfob_client.models import (
 
 __all__ = [
     "Account",
+    "AccountEvent",
+    "AccountEvents",
     "AccountPage",
     "ApiError",
     "App",

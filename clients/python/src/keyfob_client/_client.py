@@ -17,6 +17,7 @@ from keyfob_client.errors import (
 )
 from keyfob_client.models import (
     Account,
+    AccountEvents,
     AccountPage,
     App,
     AppParams,
@@ -241,6 +242,12 @@ class Client(WebhookMethods):
 
     def get_account(self, account_id: str) -> Account:
         return Account.from_json(self._http.request("GET", _account(account_id)))
+
+    def get_account_events(self, account_id: str) -> AccountEvents:
+        """The account's recent events, newest first, from its record: the last status
+        change (with its reason), the last refresh, the creation."""
+        answer = self._http.request("GET", f"{_account(account_id)}/events")
+        return AccountEvents.from_json(answer)
 
     def get_credentials(self, account_id: str) -> Credentials:
         """The decrypted credentials of an ACTIVE account (ConflictError otherwise)."""

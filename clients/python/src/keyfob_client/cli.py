@@ -310,6 +310,7 @@ def _parser() -> argparse.ArgumentParser:
     _paging(sub)
     by_id: list[tuple[str, Callable[[Client, str], Resource], str]] = [
         ("get", Client.get_account, "one account (no secrets)"),
+        ("events", Client.get_account_events, "the account's recent events, newest first"),
         ("credentials", Client.get_credentials, "the credentials of an ACTIVE account"),
         ("refresh", Client.refresh_account, "refresh the account's OAuth tokens now"),
         ("disable", Client.disable_account, "stop handing out the account's credentials"),

@@ -194,6 +194,21 @@ class AccountPage(Resource):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccountEvent(Resource):
+    type: str
+    """The event's detail-type, as published on the bus (``Keyfob.ConnectionFailed``...)."""
+    at: str
+    status: str | None = None
+    status_reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountEvents(Resource):
+    connected_account_id: str
+    items: tuple[AccountEvent, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Credentials(Resource):
     connected_account_id: str
     app: str

@@ -118,6 +118,24 @@ class AccountPage(Model):
     next_cursor: str | None
 
 
+class AccountEvent(Model):
+    type: str = Field(description="The event's detail-type, as published on the bus.")
+    at: str
+    status: Status | None = Field(
+        default=None, description="The status the account went to (absent for a refresh)."
+    )
+    status_reason: str | None = None
+
+
+class AccountEvents(Model):
+    """What the account's record shows of its history, newest first: its last status
+    change, its last refresh, its creation. Every change, as it happens, is on the event
+    bus (and in webhooks)."""
+
+    connected_account_id: str
+    items: list[AccountEvent]
+
+
 class Credentials(Model):
     connected_account_id: str
     app: str
