@@ -1,5 +1,6 @@
-"""GET /v1/connected_accounts/{id}/events: an account's recent events from its record,
-newest first, for the console and anyone debugging why an account is what it is."""
+"""GET /v1/connected_accounts/{id}/events: an account's recent events, newest first, from
+the history kept beside it, for the console and anyone debugging why an account is what
+it is."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from keyfob_client import Client, Status
 from tests.conftest import Api, Tenant
+from tests.integration.bus import Published
 from tests.integration.client_flows import approve
 from tests.integration.flows import create_integration, keyed_integration, table
 
@@ -39,9 +41,43 @@ def test_a_keyed_account_shows_its_activation_then_its_disabling_with_times(
         ("Keyfob.ConnectionDisabled", "INACTIVE"),
         ("Keyfob.ConnectionActivated", "ACTIVE"),
     ]
-    assert events[0]["at"] == disabled["updated_at"]
-    assert events[1]["at"] == made["created_at"]
+    # Each event's time is when it was published, just after its change was stored.
+    assert made["created_at"] <= events[1]["at"] <= disabled["updated_at"] <= events[0]["at"]
+    assert events[0]["previous_status"] == "ACTIVE"
     assert key not in str(events)
+
+
+def test_every_change_is_kept_with_the_published_events_id_and_the_request(
+    api: Api, provider: OAuthServer, published: Published
+) -> None:
+    integration = keyed_integration(api, provider, app="mistral")
+    made = api.post(
+        "/v1/connected_accounts",
+        json={
+            "integration_id": integration,
+            "entity_id": "events-6",
+            "params": {"api_key": provider.register_api_key()},
+        },
+    ).json()
+    for _ in range(2):
+        assert api.post(f"/v1/connected_accounts/{made['id']}/disable").status_code == 200
+        assert api.post(f"/v1/connected_accounts/{made['id']}/enable").status_code == 200
+
+    events = _events(api, made["id"])
+
+    # The record alone shows one change: its history shows all five, in order.
+    assert [(e["type"], e["previous_status"]) for e in events] == [
+        ("Keyfob.ConnectionEnabled", "INACTIVE"),
+        ("Keyfob.ConnectionDisabled", "ACTIVE"),
+        ("Keyfob.ConnectionEnabled", "INACTIVE"),
+        ("Keyfob.ConnectionDisabled", "ACTIVE"),
+        ("Keyfob.ConnectionActivated", None),
+    ]
+    on_the_bus = {e["detail"]["event_id"]: e["detail"] for e in published.about(made["id"])}
+    for event in events:
+        assert event["event_id"] in on_the_bus
+        assert event["correlation_id"] == on_the_bus[event["event_id"]]["correlation_id"]
+        assert event["correlation_id"]
 
 
 def test_an_oauth_account_shows_initiated_then_its_failure_and_reason(

@@ -529,6 +529,17 @@ export interface components {
         AccountEvent: {
             /** At */
             at: string;
+            /**
+             * Correlation Id
+             * @description The API request, command or scheduled run that caused it.
+             */
+            correlation_id?: string | null;
+            /**
+             * Event Id
+             * @description The published event's id (absent for the last refresh, which the account's record shows, and for a pending attempt whose time ran out just now).
+             */
+            event_id?: string | null;
+            previous_status?: components["schemas"]["Status"] | null;
             /** @description The status the account went to (absent for a refresh). */
             status?: components["schemas"]["Status"] | null;
             /** Status Reason */
@@ -541,9 +552,9 @@ export interface components {
         };
         /**
          * AccountEvents
-         * @description What the account's record shows of its history, newest first: its last status
-         *     change, its last refresh, its creation. Every change, as it happens, is on the event
-         *     bus (and in webhooks).
+         * @description The account's recent history, newest first: its last status changes (kept for 90
+         *     days) and its last refresh. Every change, as it happens, is on the event bus (and in
+         *     webhooks).
          */
         AccountEvents: {
             /** Connected Account Id */

@@ -198,8 +198,11 @@ class AccountEvent(Resource):
     type: str
     """The event's detail-type, as published on the bus (``Keyfob.ConnectionFailed``...)."""
     at: str
+    event_id: str | None = None
     status: str | None = None
+    previous_status: str | None = None
     status_reason: str | None = None
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -121,16 +121,25 @@ class AccountPage(Model):
 class AccountEvent(Model):
     type: str = Field(description="The event's detail-type, as published on the bus.")
     at: str
+    event_id: str | None = Field(
+        default=None,
+        description="The published event's id (absent for the last refresh, which the "
+        "account's record shows, and for a pending attempt whose time ran out just now).",
+    )
     status: Status | None = Field(
         default=None, description="The status the account went to (absent for a refresh)."
     )
+    previous_status: Status | None = None
     status_reason: str | None = None
+    correlation_id: str | None = Field(
+        default=None, description="The API request, command or scheduled run that caused it."
+    )
 
 
 class AccountEvents(Model):
-    """What the account's record shows of its history, newest first: its last status
-    change, its last refresh, its creation. Every change, as it happens, is on the event
-    bus (and in webhooks)."""
+    """The account's recent history, newest first: its last status changes (kept for 90
+    days) and its last refresh. Every change, as it happens, is on the event bus (and in
+    webhooks)."""
 
     connected_account_id: str
     items: list[AccountEvent]

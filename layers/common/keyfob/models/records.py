@@ -263,3 +263,20 @@ class AttemptRecord(Record):
     next_attempt_at: str | None = None
     payload: EncryptedBlob
     ttl: int
+
+
+class HistoryRecord(Record):
+    """One status change of a connected account, as its event reported it, kept for the
+    account's history (``GET .../events``): never the Initiated event's authorization URL,
+    never a secret. Refreshes are not kept (the account shows its last one)."""
+
+    tenant_id: str
+    connected_account_id: str
+    event_id: str
+    type: str
+    occurred_at: str
+    status: Status | Literal["DELETED"]
+    previous_status: Status | None = None
+    status_reason: str | None = None
+    correlation_id: str | None = None
+    ttl: int  # DynamoDB's TTL drops what is older than the history keeps

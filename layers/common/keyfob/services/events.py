@@ -7,7 +7,8 @@ that EventBridge refuses (an error, a timeout, a failed entry) is recorded in th
 table's outbox, encrypted, and the scheduled run sends it again. Delivery is
 therefore at least once: consumers dedupe on ``detail.event_id``, which stays the same
 when an event is sent again. A crash between the write and PutEvents loses that one
-event: the price of adding no write to the path that succeeds.
+event: the price of adding no write to the path that succeeds. (A status change other
+than a refresh also keeps an entry in the account's history: ``services.history``.)
 
 No detail ever carries a secret: no token, key, code, confirmation code or client
 secret. The one sensitive value is an Initiated event's authorization URL (its state
@@ -35,6 +36,7 @@ from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import correlation_id, logger
 from keyfob.models.records import AccountRecord, OutboxRecord
 from keyfob.models.types import Status
+from keyfob.services import history
 from keyfob.store import outbox
 
 if TYPE_CHECKING:
@@ -114,6 +116,7 @@ def connection_changed(
         correlation_id=correlation_id(),
         requested_by_account=requester() or account.requested_by_account,
     )
+    history.remember(change.value, detail)
     publish(change.value, detail)
 
 

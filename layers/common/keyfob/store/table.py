@@ -9,6 +9,7 @@ Layout (see template.yaml):
     TENANT#<t>      ACCOUNT#<id>         a connected account, also on
         gsi1 (TENANT#<t>#ACCOUNTS, <created>#<id>) and gsi2 (TENANT#<t>#ENTITY#<e>, same),
         and, while the scheduled run has work on it, due (DUE#<shard>, <due_at>)
+    TENANT#<t>#ACCOUNT#<id>  EVENT#<at>#<event>  a status change in the account's history
     STATE#<sha256>  STATE                a pending OAuth authorization, single use
     LINK#<sha256>   LINK                 a connect link, single use
     AWSACCOUNT#<id> AWSACCOUNT           AWS account -> the one tenant it may act for
