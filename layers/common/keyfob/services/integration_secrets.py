@@ -61,3 +61,9 @@ def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
         cached = WithSecret(record, secret, time.monotonic() + _CACHE_SECONDS)
         _cache[key] = cached
         return cached
+
+
+def forget() -> None:
+    """Drop every cached secret (a SnapStart restore)."""
+    with _cache_lock:
+        _cache.clear()
