@@ -40,7 +40,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.envelopes import EventBridgeEnvelope
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from snapshot_restore_py import register_after_restore
 
 from keyfob.core import aws
 from keyfob.core.config import settings
@@ -207,8 +206,9 @@ def _idempotent() -> tuple[IdempotencyConfig, Callable[..., dict[str, str]]]:
     return config, carry_out
 
 
-# Its persistence layer holds a DynamoDB client: a SnapStart restore makes it again.
-register_after_restore(_idempotent.cache_clear)
+def forget_clients() -> None:
+    """Drop the idempotency store and its DynamoDB client (a SnapStart restore)."""
+    _idempotent.cache_clear()
 
 
 def _carry_out(*, request: dict[str, Any], delivery: _Delivery, command: Command) -> dict[str, str]:
