@@ -239,9 +239,16 @@ def run(dynamodb: str, others: str, provider: str) -> int:
 
     for client in (aws.dynamodb(), aws.kms(), aws.events()):
         client.meta.events.register("before-call", _count)
+    # The seeding wrote every account's data key into this process's cache; the worker
+    # that refreshes them on AWS is another instance, which holds none of them.
+    from keyfob.security import data_keys
+
+    data_keys.clear()
     deadline = time.monotonic() * 1000 + RUN_BUDGET_MS
     started = time.monotonic()
-    counts = sweep.run(lambda: int(deadline - time.monotonic() * 1000))
+    counts = sweep.run(
+        lambda: int(deadline - time.monotonic() * 1000), range(settings().due_shards)
+    )
     elapsed = time.monotonic() - started
     refreshed = counts["TokensRefreshed"]
     provider_calls = int(requests.get(provider, timeout=10).text)
