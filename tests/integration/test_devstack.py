@@ -543,6 +543,7 @@ def test_provision_creates_the_real_templates_table_key_and_alias(aws: EmbeddedA
         "KEYFOB_EVENT_BUS",
         "KEYFOB_IDEMPOTENCY_TABLE",
         "KEYFOB_COMMANDS_DLQ_URL",
+        "KEYFOB_SWEEP_QUEUE_URL",
     }
 
     again = provision(load_template(ROOT / "template.yaml"), CREDENTIALS, aws.endpoint_url, name)

@@ -21,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from keyfob.core import aws
@@ -106,6 +106,7 @@ def run(remaining_ms: Callable[[], int], shards: Iterable[int]) -> Counter[str]:
     horizon = iso(moment + timedelta(seconds=config.sweep_lookahead_seconds))
     counts: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
+    oldest = iso(moment)  # the earliest due time found: how far behind the sweep runs
     in_flight: set[Future[str]] = set()
     with (
         events.batched(),
@@ -124,6 +125,7 @@ def run(remaining_ms: Callable[[], int], shards: Iterable[int]) -> Counter[str]:
                 counts["DueLeftForNextRun"] += 1
                 continue
             seen.add(key)
+            oldest = min(oldest, due.due_at)
             if len(in_flight) >= 2 * config.sweep_concurrency:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 counts.update(f.result() for f in done)
@@ -133,6 +135,8 @@ def run(remaining_ms: Callable[[], int], shards: Iterable[int]) -> Counter[str]:
             )
         counts.update(f.result() for f in wait(in_flight).done)
     counts["DueAccounts"] = len(seen)
+    lag = moment - datetime.fromisoformat(oldest)
+    metrics.add_metric(name="SweepLagSeconds", unit="Seconds", value=lag.total_seconds())
     return counts
 
 
