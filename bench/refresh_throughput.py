@@ -285,7 +285,9 @@ def run(shards: int, dynamodb: str, others: str, provider: str) -> list[str]:
 
     def worker(shard: int) -> dict[str, Any]:
         argv = [sys.executable, "-c", WORKER, str(shard), layer, str(RUN_BUDGET_MS)]
-        out = subprocess.run(argv, capture_output=True, text=True, check=True)
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if out.returncode:
+            raise RuntimeError(f"the worker of shard {shard} failed:\n{out.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return result
 
