@@ -67,7 +67,8 @@ bench: $(STAMP)
 
 # The scheduled refresh at scale, by hand (long): 100,000 due accounts per shard count.
 bench-scale: $(STAMP)
-	BENCH_ACCOUNTS=100000 BENCH_SHARDS=1,4,16 $(BIN)/python bench/refresh_throughput.py
+	BENCH_ACCOUNTS=100000 BENCH_SHARDS=1,4,16 BENCH_AWS_LATENCY_MS=30 BENCH_WORKER_THREADS=4 \
+		$(BIN)/python bench/refresh_throughput.py
 
 openapi: $(STAMP)
 	$(BIN)/python -m tools.openapi

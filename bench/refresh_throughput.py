@@ -38,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "1000"))
 SHARD_COUNTS = [int(n) for n in os.environ.get("BENCH_SHARDS", "1,4").split(",")]
 LATENCY_MS = float(os.environ.get("BENCH_AWS_LATENCY_MS", "8"))
+# Threads per worker (KEYFOB_SWEEP_CONCURRENCY; 32 on AWS). Here every worker shares two
+# cores and one moto, whose Query of the due index reads the whole table: with many
+# workers of 32 threads it answers past the SDK's 5 s timeout, which AWS would not.
+WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "8")
 RUN_BUDGET_MS = 300_000
 # Per account: the lease and the save; one Decrypt (the new token set reuses the data
 # key); the Refreshed event, which a worker puts ten to a PutEvents. Plus, per worker,
@@ -223,7 +227,7 @@ def main() -> int:
     try:
         print(
             f"scheduled refresh fanned out: {ACCOUNTS} due accounts, AWS calls +{LATENCY_MS:g} ms"
-            " (moto), a provider that answers at once"
+            f" (moto), a provider that answers at once, {WORKER_THREADS} threads a worker"
         )
         failures = [
             failure
@@ -266,6 +270,7 @@ def run(shards: int, dynamodb: str, others: str, provider: str) -> list[str]:
     os.environ.update(
         env,
         KEYFOB_DUE_SHARDS=str(shards),
+        KEYFOB_SWEEP_CONCURRENCY=WORKER_THREADS,
         KEYFOB_ALLOW_HTTP_LOOPBACK="true",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
