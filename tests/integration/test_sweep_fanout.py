@@ -18,7 +18,14 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from keyfob.core.config import settings
 from tests.conftest import Api, Tenant
-from tests.integration.flows import PAST, SCHEDULED_EVENT, connect, run_sweep, set_stored
+from tests.integration.flows import (
+    PAST,
+    SCHEDULED_EVENT,
+    connect,
+    credentials,
+    run_sweep,
+    set_stored,
+)
 
 pytestmark = pytest.mark.usefixtures("provider")
 
@@ -52,6 +59,7 @@ def test_each_due_account_is_refreshed_once_when_every_shard_is_worked_twice_at_
     # Given a dozen due accounts, and a provider slow enough that workers overlap
     run_sweep(gateway)
     accounts = [connect(api, anonymous, oauth_server).account["id"] for _ in range(12)]
+    tokens = {credentials(api, account_id)["refresh_token"] for account_id in accounts}
     for account_id in accounts:
         set_stored(tenant.id, account_id, due_at=PAST)
     oauth_server.token_endpoint_delay = 0.3
@@ -66,10 +74,15 @@ def test_each_due_account_is_refreshed_once_when_every_shard_is_worked_twice_at_
     with ThreadPoolExecutor(2 * len(messages)) as pool:
         results = list(pool.map(work, messages * 2))
 
-    # Then the provider saw exactly one refresh per due account, and the runs agree
-    refreshes = [r for r in oauth_server.token_requests if r["grant_type"] == "refresh_token"]
-    assert len(refreshes) == len(accounts)
+    # Then the provider saw exactly one refresh per due account (other tests' accounts,
+    # due meanwhile, may be refreshed too: not counted), and the runs agree
+    refreshed = Counter(
+        r["form"]["refresh_token"]
+        for r in oauth_server.token_requests
+        if r["grant_type"] == "refresh_token" and r["form"]["refresh_token"] in tokens
+    )
+    assert refreshed == Counter(tokens)
     counts = sum((Counter(r) for r in results), Counter())
-    assert counts["TokensRefreshed"] == len(accounts)
+    assert counts["TokensRefreshed"] >= len(accounts)
     for account_id in accounts:
         assert api.get(f"/v1/connected_accounts/{account_id}").json()["refresh_failures"] == 0
