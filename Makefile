@@ -10,10 +10,14 @@ BIN := $(VENV)/bin
 PYPROJECTS := pyproject.toml clients/python/pyproject.toml
 STAMP := $(VENV)/.installed-$(shell cat $(PYPROJECTS) | cksum | cut -d' ' -f1)
 
-.PHONY: dev test lint bench openapi clean chromium
+.PHONY: dev test lint bench bench-scale openapi clean chromium
 # The TypeScript client's devDependencies (tsc, openapi-typescript), from its package-lock.
 TS := clients/typescript
 TS_DEPS := $(TS)/node_modules/.package-lock.json
+# checkov pins versions of boto3, botocore, cachetools and packaging older than Keyfob's:
+# it gets a virtualenv of its own (a fresh install takes about 2.5 minutes).
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .venv-checkov/.installed-$(CHECKOV_VERSION)
 
 $(STAMP): $(PYPROJECTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -30,7 +34,12 @@ $(TS_DEPS): $(TS)/package-lock.json
 dev: $(STAMP)
 	$(BIN)/python -m devstack $(ARGS)
 
-lint: $(STAMP) $(TS_DEPS)
+$(CHECKOV):
+	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	@rm -f .venv-checkov/.installed-* && touch $@
+
+lint: $(STAMP) $(TS_DEPS) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -38,6 +47,8 @@ lint: $(STAMP) $(TS_DEPS)
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 	cd $(TS) && npx --no-install openapi-typescript ../../openapi.json -o src/schema.ts --check
 	cd $(TS) && npx --no-install tsc -p tsconfig.json --noEmit
+	@# Every finding fixed, or skipped in template.yaml with the reason.
+	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -61,9 +72,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/layer_bytecode.py
 
+# The scheduled refresh at scale, by hand (long): 100,000 due accounts per shard count.
+bench-scale: $(STAMP)
+	BENCH_ACCOUNTS=100000 BENCH_SHARDS=1,4,16 BENCH_AWS_LATENCY_MS=30 BENCH_WORKER_THREADS=4 \
+		$(BIN)/python bench/refresh_throughput.py
+
 openapi: $(STAMP) $(TS_DEPS)
 	$(BIN)/python -m tools.openapi
 	cd $(TS) && npx --no-install openapi-typescript ../../openapi.json -o src/schema.ts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam $(TS)/node_modules $(TS)/dist
+	rm -rf $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache .aws-sam $(TS)/node_modules $(TS)/dist

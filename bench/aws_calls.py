@@ -7,6 +7,10 @@ local stack's OAuth 2.0 server (devstack.oauth_provider) as the provider, and co
 every DynamoDB, KMS and EventBridge call each operation makes (a status change
 publishes one event, with nothing else on the path that succeeds). Exits non-zero if
 any count exceeds its budget, so a change that adds a call to a hot path fails CI.
+
+Then prints what each operation costs per million at AWS list prices (bench/costs.py),
+from those calls and its measured duration, the data-key cache's hit rate, and a
+credential read on a cold and a warm instance against AgentCore Identity's price.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+
+# bench/costs.py: beside this script, on the path when it runs.
+import costs
 import requests
 
 # Beside this script (make bench runs python bench/aws_calls.py).
@@ -52,6 +60,11 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     # The account's record (its last refresh) and one Query of its history.
     "account events": (2, 0, 0),
     "credentials": (1, 1, 0),
+    # A read whose data key this instance does not hold (every read before the cache),
+    # then one whose key it holds; then ten in a row on a cold cache: one Decrypt.
+    "credentials, key not cached": (1, 1, 0),
+    "credentials, key cached": (1, 0, 0),
+    "credentials x10, cold cache": (10, 1, 0),
     # GetItem, the lease, the save; one Decrypt: the new tokens reuse the data key.
     "credentials, token due": (3, 1, 1),
     "refresh (forced)": (3, 1, 1),
@@ -95,16 +108,27 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
 COUNTED = {"dynamodb": "DynamoDB", "kms": "KMS", "events": "EventBridge"}
 
 calls: Counter[tuple[str, str]] = Counter()
+used: Counter[str] = Counter()  # billed units: RRU, WRU, KMS, events
+# operation -> (billed units, milliseconds)
+measured: dict[str, tuple[Counter[str], float]] = {}
 
 
 def _count(model: Any, **_: Any) -> None:
     calls[(model.service_model.service_name, model.name)] += 1
 
 
+def _units(model: Any, params: Any, **_: Any) -> None:
+    """The call's parameters as the caller gave them (before-call has them serialised)."""
+    used.update(costs.units(model.name, params))
+
+
 @contextmanager
 def counted(results: dict[str, Counter[tuple[str, str]]], name: str) -> Iterator[None]:
     calls.clear()
+    used.clear()
+    start = time.perf_counter()
     yield
+    measured[name] = (Counter(used), (time.perf_counter() - start) * 1000)
     results[name] = Counter(calls)
 
 
@@ -148,6 +172,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
 
     for client in (aws.dynamodb(), aws.kms(), aws.events()):
         client.meta.events.register("before-call", _count)
+        client.meta.events.register("before-parameter-build", _units)
     session = requests.Session()
     session.headers["x-api-key"] = key
 
@@ -225,6 +250,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         call("GET", f"/v1/connected_accounts/{account_id}/events", 200)
     with counted(results, "credentials"):
         call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
+    credential_reads(results, call, account_id)
     make_due(account_id)
     with counted(results, "credentials, token due"):
         call("GET", f"/v1/connected_accounts/{account_id}/credentials", 200)
@@ -232,7 +258,7 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         call("POST", f"/v1/connected_accounts/{account_id}/refresh", 200)
     make_due(account_id)
     with counted(results, "scheduled run, one due"):
-        counts = gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"})
+        counts = scheduled_run(gateway)
     assert counts["TokensRefreshed"] == 1, counts
     proxy_calls(results, call, provider, account_id, api_key_account)
     mcp_calls(results, call, base, api_key_account)
@@ -264,6 +290,40 @@ def run(gateway: Gateway, provider: OAuthServer) -> dict[str, Counter[tuple[str,
         outcome = gateway.invoke("CommandsFunction", command)
     assert outcome["outcome"] == "done", outcome
     return results
+
+
+def scheduled_run(gateway: Gateway) -> Counter[str]:
+    """The scheduled function, then a worker for each shard it handed out (SQS calls are
+    not counted: the queue's requests cost $0.40 per million, one per shard per run)."""
+    counts = Counter(gateway.invoke("SweepFunction", {"detail-type": "Scheduled Event"}))
+    sqs, url = boto3.client("sqs"), os.environ["KEYFOB_SWEEP_QUEUE_URL"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            worker = {"Records": [{"messageId": message["MessageId"], "body": message["Body"]}]}
+            counts.update(gateway.invoke("SweepWorkerFunction", worker))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return counts
+
+
+def credential_reads(
+    results: dict[str, Counter[tuple[str, str]]], call: Callable[..., Any], account_id: str
+) -> None:
+    from keyfob.security import data_keys
+
+    path = f"/v1/connected_accounts/{account_id}/credentials"
+    data_keys.clear()
+    with counted(results, "credentials, key not cached"):
+        call("GET", path, 200)
+    with counted(results, "credentials, key cached"):
+        call("GET", path, 200)
+    data_keys.clear()
+    with counted(results, "credentials x10, cold cache"):
+        for _ in range(10):
+            call("GET", path, 200)
+    hit_rates["ten reads of one account, cold cache"] = data_keys.stats.hit_rate
+
+
+hit_rates: dict[str, float] = {}
 
 
 def proxy_calls(
@@ -399,7 +459,41 @@ def report(results: dict[str, Counter[tuple[str, str]]]) -> int:
         print(f"FAILED: over budget: {', '.join(failures)}")
         return 1
     print("all operations within budget")
+    print_costs()
     return 0
+
+
+def print_costs() -> None:
+    from keyfob.security import data_keys
+
+    print("\nCost per million operations, USD at list prices (bench/costs.py)")
+    print(f"{'operation':<30}{'ms':>7}{'HTTP API':>10}{'Lambda':>9}{'DynamoDB':>10}"
+          f"{'KMS':>7}{'Events':>8}{'total':>8}")
+    totals = {}
+    for name in BUDGETS:
+        consumed, ms = measured[name]
+        runs = 10 if name.endswith("x10, cold cache") else 1
+        per_run = Counter({unit: n / runs for unit, n in consumed.items()})
+        scheduled = name.startswith(("scheduled", "command"))
+        one = costs.cost(per_run, ms / runs, 1024 if scheduled else 512, via_api=not scheduled)
+        totals[name] = one.total
+        print(f"{name:<30}{ms / runs:7.1f}" + "".join(
+            f"{value * 1e6:{width}.2f}"
+            for value, width in zip(
+                (one.http_api, one.lambda_, one.dynamodb, one.kms, one.events, one.total),
+                (10, 9, 10, 7, 8, 8),
+                strict=True,
+            )
+        ))
+    # The authorizer's answer is cached per key for 5 minutes: not counted per request.
+    print(f"\ndata-key cache hit rate: {data_keys.stats.hit_rate:.0%} over the whole run; "
+          + ", ".join(f"{k}: {v:.0%}" for k, v in hit_rates.items()))
+    before, after = (totals[f"credentials, key {s}"] * 1e6 for s in ("not cached", "cached"))
+    agentcore = costs.AGENTCORE_IDENTITY_REQUEST * 1e6
+    print(f"credential read per million: ${before:.2f} with a KMS call (every read before"
+          f" the cache), ${after:.2f} warm: {after / before:.0%} of it (target 40%)")
+    print(f"AgentCore Identity: ${agentcore:.2f} per million token requests: Keyfob's warm"
+          f" read {after / agentcore:.0%} of it, a read with a KMS call {before / agentcore:.0%}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ _CODE_BUCKET = "devstack-local-code"  # local code stands aside as s3://<this>/<
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 _ANY = "x-amazon-apigateway-any-method"
 _NAMES = ("TableName", "Name", "AliasName", "FunctionName", "QueueName")  # name properties
+# AutoPublishAlias: a version's or alias's ARN is its function's and a qualifier; locally,
+# every qualifier runs the one local copy of the function's code.
+_QUALIFIERS = {"AWS::Lambda::Alias": "Name", "AWS::Lambda::Version": ""}
+_QUALIFIED = re.compile(r"(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):[^:]+$")
 NO_VALUE: Any = object()  # what Ref AWS::NoValue gives: dropped from its dict or list
 
 
@@ -246,6 +250,9 @@ class Stack:
         if logical_id in self.physical:
             return self.physical[logical_id]
         kind, props = self.type_of(logical_id), self.cfn["Resources"][logical_id].get("Properties")
+        if kind in _QUALIFIERS:
+            arn = f"{self.attributes(props['FunctionName']['Ref'])['Arn']}:"
+            return dict.fromkeys(("Ref", "Arn"), arn + str(props.get(_QUALIFIERS[kind], "1")))
         named = [(props or {})[key] for key in _NAMES if key in (props or {})]
         name = str(self.resolver().resolve((named or [f"{self.stack_name}-{logical_id}"])[0]))
         if kind == "AWS::ApiGatewayV2::Api":
@@ -302,6 +309,7 @@ class Stack:
         """The function an ARN (or an integration's URI) names."""
         arn = str(self.resolver().resolve(arn))
         arn = arn.partition("/functions/")[2].removesuffix("/invocations") or arn
+        arn = _QUALIFIED.sub(r"\1", arn)
         for logical_id in self.resources("AWS::Lambda::Function"):
             if self.attributes(logical_id)["Arn"] == arn:
                 return logical_id
@@ -361,7 +369,7 @@ class Stack:
         for logical_id, props in self.resources("AWS::Events::Rule").items():
             get = self.resolver().resolve(props).get
             for target in get("Targets") or []:
-                if target.get("Arn") in functions:
+                if _QUALIFIED.sub(r"\1", str(target.get("Arn"))) in functions:
                     function_id = self._function(target["Arn"], logical_id)
                     details = get("ScheduleExpression"), get("EventPattern")
                     bus, enabled = get("EventBusName", "default"), get("State") != "DISABLED"

@@ -1,5 +1,6 @@
-"""Scheduled every 5 minutes: refreshes OAuth tokens ahead of expiry and expires
-abandoned connection attempts; reports counts as metrics."""
+"""Scheduled every 5 minutes: sends again the events EventBridge refused, then hands
+each shard of the due index to a worker (functions/sweep_worker) through the sweep
+queue; reports counts as metrics."""
 
 from typing import Any
 

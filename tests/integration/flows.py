@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import boto3
 import requests
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api
 
@@ -24,6 +26,22 @@ RETURN_URL = "https://app.example.com/connected?session=42"
 SCHEDULED_EVENT = json.loads(
     (Path(__file__).resolve().parents[2] / "events" / "sweep.json").read_text()
 )
+
+
+def run_sweep(gateway: Gateway) -> dict[str, int]:
+    """A scheduled run as on AWS: the scheduled function hands the due index's shards
+    out on the sweep queue, and a worker invocation takes each (here one after the
+    other, as Lambda's SQS event source with a batch of one); their counts summed."""
+    counts = Counter(gateway.invoke("SweepFunction", SCHEDULED_EVENT))
+    sqs, url = boto3.client("sqs"), os.environ["KEYFOB_SWEEP_QUEUE_URL"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            record = {"messageId": message["MessageId"], "body": message["Body"]}
+            counts.update(gateway.invoke("SweepWorkerFunction", {"Records": [record]}))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return dict(counts)
+
+
 # A due time or expiry long past: how a test makes time pass.
 PAST = "2000-01-01T00:00:00.000000Z"
 

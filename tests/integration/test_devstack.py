@@ -545,6 +545,7 @@ def test_provision_creates_the_real_templates_table_key_and_alias(aws: EmbeddedA
         "KEYFOB_COMMANDS_DLQ_URL",
         "KEYFOB_WEBHOOK_QUEUE_URL",
         "KEYFOB_WEBHOOK_DLQ_URL",
+        "KEYFOB_SWEEP_QUEUE_URL",
     }
     # A rule that targets a queue only is made on the bus (moto delivers to queues); the
     # rules that target functions are devstack.rules' to run.

@@ -16,13 +16,13 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import TEST_USER, OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.flows import (
-    SCHEDULED_EVENT,
     authorize,
     callback,
     connect,
     credentials,
     keyed_integration,
     query_of,
+    run_sweep,
     set_stored,
     start,
     stored,
@@ -227,7 +227,7 @@ def test_an_abandoned_attempt_is_expired_when_read_and_recorded_by_the_scheduled
     assert listed("INITIATED") == []
     # When the scheduled run has seen it due
     set_stored(tenant.id, account_id, due_at="2000-01-01T00:00:00.000000Z")
-    counts = gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    counts = run_sweep(gateway)
     # Then EXPIRED is stored, and it has left the due index
     assert counts["PendingExpired"] >= 1
     item = stored(tenant.id, account_id)
@@ -429,7 +429,7 @@ def test_an_unconfirmed_connection_lapses_and_loses_its_tokens(
         json={"code": back["confirmation_code"], "entity_id": "bound-carol"},
     )
     assert late.status_code == 410
-    gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    run_sweep(gateway)
 
     item = stored(tenant.id, account_id)
     assert item["status"] == "EXPIRED"
@@ -477,7 +477,7 @@ def test_no_secret_reaches_the_logs_across_the_lifecycle(
     oauth_server.token_endpoint_status = 503
     api.post(f"/v1/connected_accounts/{account_id}/refresh")
     oauth_server.token_endpoint_status = None
-    gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    run_sweep(gateway)
     api.delete(f"/v1/connected_accounts/{account_id}")
     expired = connect(api, anonymous, oauth_server).account["id"]
     issued = list(oauth_server.issued_tokens)

@@ -167,6 +167,14 @@ def test_sweep_sample_scheduled_event_runs_and_reports_counts(
     assert all(isinstance(n, int) for n in counts.values())
 
 
+def test_sweep_worker_sample_works_its_shard_and_reports_counts(
+    invoke: Invoke, tenant: Tenant
+) -> None:
+    counts = invoke("sweep_worker", sample("sweep_worker.json", tenant))
+    assert isinstance(counts, dict)
+    assert all(isinstance(n, int) for n in counts.values())
+
+
 def test_api_keys_sample_lists_the_tenants_keys(invoke: Invoke, tenant: Tenant) -> None:
     response = invoke("api_keys", sample("api_keys.json", tenant))
     assert response["statusCode"] == 200, response["body"]

@@ -20,10 +20,10 @@ from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.flows import (
     PAST,
-    SCHEDULED_EVENT,
     Started,
     connect,
     credentials,
+    run_sweep,
     set_stored,
     stored,
 )
@@ -46,8 +46,7 @@ def make_due(tenant: Tenant, started: Started) -> None:
 
 
 def sweep(gateway: Gateway) -> dict[str, int]:
-    result: dict[str, int] = gateway.invoke("SweepFunction", SCHEDULED_EVENT)
-    return result
+    return run_sweep(gateway)
 
 
 # --- refresh before expiry, and forced -----------------------------------------------

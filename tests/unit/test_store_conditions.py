@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keyfob.core.config import settings
 from keyfob.models.records import AccountChanges, Increment
 from keyfob.models.types import Status
 from keyfob.store import conditions
@@ -41,7 +42,7 @@ def test_given_a_lease_then_a_missing_or_ended_lease_is_free() -> None:
 
 def test_due_shards_are_stable_and_spread() -> None:
     shards = {conditions.due_shard(f"ca_{i:024d}") for i in range(200)}
-    assert shards == {f"DUE#{n}" for n in range(conditions.DUE_SHARDS)}
+    assert shards == {f"DUE#{n}" for n in range(settings().due_shards)}
     assert conditions.due_shard("ca_x") == conditions.due_shard("ca_x")
 
 

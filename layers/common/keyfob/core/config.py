@@ -39,6 +39,11 @@ class Settings:
     # The scheduled run (every 5 minutes) refreshes what falls due within the next two runs.
     sweep_lookahead_seconds: int = 600
     sweep_concurrency: int = 32
+    # The due index's shards (SweepShards in template.yaml), each worked by a worker
+    # invocation of its own when the scheduled run hands them out through this queue;
+    # without a queue (a process outside the stack), the run works them all itself.
+    due_shards: int = 8
+    sweep_queue_url: str = ""
     state_ttl_seconds: int = 600
     # A proxied call's whole upstream exchange (connect, send, the full answer), within
     # the function's timeout and API Gateway's 30 s.
@@ -71,6 +76,8 @@ def settings() -> Settings:
         refresh_max_failures=int(os.environ.get("KEYFOB_REFRESH_MAX_FAILURES", "8")),
         lease_wait_seconds=float(os.environ.get("KEYFOB_LEASE_WAIT_SECONDS", "8")),
         sweep_concurrency=int(os.environ.get("KEYFOB_SWEEP_CONCURRENCY", "32")),
+        due_shards=int(os.environ.get("KEYFOB_DUE_SHARDS") or "8"),
+        sweep_queue_url=os.environ.get("KEYFOB_SWEEP_QUEUE_URL", ""),
         proxy_timeout_seconds=float(os.environ.get("KEYFOB_PROXY_TIMEOUT", "20")),
         webhook_queue_url=os.environ.get("KEYFOB_WEBHOOK_QUEUE_URL", ""),
         webhook_dead_letter_queue=os.environ.get("KEYFOB_WEBHOOK_DLQ_URL", ""),

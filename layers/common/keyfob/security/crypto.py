@@ -3,7 +3,9 @@
 Each secret gets its own data key (one GenerateDataKey call), so there is no size
 limit from KMS's 4 KB Encrypt cap. The KMS encryption context and the AES-GCM
 associated data both name the tenant and the record: a ciphertext copied onto
-another record, or another tenant's record, fails to decrypt.
+another record, or another tenant's record, fails to decrypt. Data keys, once
+decrypted or generated, are held for a few minutes per warm instance
+(keyfob.security.data_keys): reading one account again makes no KMS call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from keyfob.core import aws
 from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
 from keyfob.models.records import AccountRecord, EncryptedBlob
+from keyfob.security import data_keys
 
 _VERSION = 1
 
@@ -39,6 +42,7 @@ def encrypt(plaintext: dict[str, Any], *, tenant_id: str, record: str) -> Encryp
     response = aws.kms().generate_data_key(
         KeyId=settings().kms_key_id, KeySpec="AES_256", EncryptionContext=context
     )
+    data_keys.put(response["CiphertextBlob"], context, response["Plaintext"])
     return _seal(plaintext, response["Plaintext"], response["CiphertextBlob"], context)
 
 
@@ -60,13 +64,9 @@ def _open(
     blob: EncryptedBlob, context: dict[str, str], record: str
 ) -> tuple[dict[str, Any], bytes]:
     """The plaintext and the record's data key."""
+    edk = base64.b64decode(blob.edk)
     try:
-        response = aws.kms().decrypt(
-            CiphertextBlob=base64.b64decode(blob.edk),
-            EncryptionContext=context,
-            KeyId=settings().kms_key_id,
-        )
-        key = response["Plaintext"]
+        key = data_keys.get(edk, context) or _decrypt_key(edk, context)
         data = AESGCM(key).decrypt(
             base64.b64decode(blob.nonce), base64.b64decode(blob.ct), _aad(context)
         )
@@ -78,6 +78,15 @@ def _open(
         raise _integrity_error(record) from exc
     result: dict[str, Any] = json.loads(data)
     return result, key
+
+
+def _decrypt_key(edk: bytes, context: dict[str, str]) -> bytes:
+    response = aws.kms().decrypt(
+        CiphertextBlob=edk, EncryptionContext=context, KeyId=settings().kms_key_id
+    )
+    key: bytes = response["Plaintext"]
+    data_keys.put(edk, context, key)
+    return key
 
 
 def decrypt(blob: EncryptedBlob, *, tenant_id: str, record: str) -> dict[str, Any]:

@@ -30,6 +30,15 @@ def session() -> requests.Session:
     return current
 
 
+def forget() -> None:
+    """Drop this thread's session and its pooled connections (a SnapStart restore: the
+    scheduled run's pool threads are gone with the snapshot's environment anyway)."""
+    current: requests.Session | None = getattr(_local, "session", None)
+    if current is not None:
+        current.close()
+        _local.session = None
+
+
 def timeout() -> tuple[float, float]:
     """(connect, read) seconds for every provider call."""
     return 3.05, settings().http_timeout

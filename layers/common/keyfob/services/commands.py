@@ -206,6 +206,11 @@ def _idempotent() -> tuple[IdempotencyConfig, Callable[..., dict[str, str]]]:
     return config, carry_out
 
 
+def forget_clients() -> None:
+    """Drop the idempotency store and its DynamoDB client (a SnapStart restore)."""
+    _idempotent.cache_clear()
+
+
 def _carry_out(*, request: dict[str, Any], delivery: _Delivery, command: Command) -> dict[str, str]:
     """Once per key: carry the command out, or refuse it. What it returns is remembered
     as the outcome, so it holds no secret (no authorization URL: that is in the event)."""

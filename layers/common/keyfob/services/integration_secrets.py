@@ -73,3 +73,9 @@ def with_secret(tenant_id: str, integration_id: str) -> WithSecret:
         )
         _cache[key] = cached
         return cached
+
+
+def forget() -> None:
+    """Drop every cached secret (a SnapStart restore)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,8 +1,12 @@
 """The scheduled run: send again the events EventBridge refused, refresh OAuth tokens
 ahead of their expiry, and record abandoned attempts as EXPIRED.
 
-What is due comes from one Query per shard of the sparse ``due`` index (never a
-Scan), soonest first. Accounts are worked on in bounded parallel: a pool of
+The run fans out: the scheduled invocation hands each shard of the sparse ``due``
+index to a worker invocation of its own, one SQS message per shard (the sweep queue),
+so that throughput grows with the shard count and one slow provider holds back one
+shard, not the rest. Without a queue (a process outside the stack) it works every
+shard itself. A worker takes what is due from one Query of its shard (never a Scan),
+soonest first. Accounts are worked on in bounded parallel: a pool of
 ``sweep_concurrency`` threads, with at most twice that many accounts in flight, so
 memory stays flat however many are due. Each refresh takes the account's lease like
 any other caller, so the run and API calls never refresh one account twice. The run
@@ -13,11 +17,14 @@ still due, and the next run takes it first.
 from __future__ import annotations
 
 import contextvars
+import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from keyfob.core import aws
 from keyfob.core.config import settings
 from keyfob.core.errors import NotFound
 from keyfob.core.ids import iso, now
@@ -45,21 +52,61 @@ _OUTCOME_METRIC = {
 
 
 def scheduled(remaining_ms: Callable[[], int]) -> dict[str, int]:
-    """The scheduled invocation: one run, its counts reported as metrics and logged."""
-    counts = run(remaining_ms)
+    """The scheduled invocation: events sent again, then every shard handed to a worker
+    (or, without a sweep queue, worked here); its counts reported as metrics, logged."""
+    counts = _resend(remaining_ms)
+    shards = range(settings().due_shards)
+    if settings().sweep_queue_url:
+        counts["ShardsDispatched"] = _hand_out(shards)
+    else:
+        counts.update(run(remaining_ms, shards))
+    return _report("scheduled run done", counts)
+
+
+def worker(event: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, int]:
+    """A worker invocation (Lambda's SQS event): the shards its messages name, worked one
+    after the other. It raises only if a shard's Query does: SQS delivers the message
+    again, and the dead-letter queue takes it after a few tries."""
+    counts: Counter[str] = Counter()
+    for record in event["Records"]:
+        counts.update(run(remaining_ms, [int(json.loads(record["body"])["shard"])]))
+    return _report("sweep worker done", counts)
+
+
+def _report(message: str, counts: Counter[str]) -> dict[str, int]:
     for name, value in counts.items():
         metrics.add_metric(name=name, unit="Count", value=value)
-    logger.info("scheduled run done", extra=dict(counts))
+    logger.info(message, extra=dict(counts))
     return dict(counts)
 
 
-def run(remaining_ms: Callable[[], int]) -> Counter[str]:
-    """One scheduled run; returns how many accounts ended how (metric name -> count)."""
+def _hand_out(shards: range) -> int:
+    """One message per shard on the sweep queue, ten to a SendMessageBatch. A shard
+    handed out twice (a retried batch, overlapping runs) refreshes nothing twice: each
+    refresh takes the account's lease, conditional on the account still being due."""
+    queue = settings().sweep_queue_url
+    for start in range(0, len(shards), 10):
+        sent = aws.sqs().send_message_batch(
+            QueueUrl=queue,
+            Entries=[
+                {"Id": str(n), "MessageBody": json.dumps({"shard": n})}
+                for n in shards[start : start + 10]
+            ],
+        )
+        if sent.get("Failed"):
+            raise RuntimeError(f"{len(sent['Failed'])} shard(s) not handed out")
+    return len(shards)
+
+
+def run(remaining_ms: Callable[[], int], shards: Iterable[int]) -> Counter[str]:
+    """The due work of these shards; returns how many accounts ended how (metric name ->
+    count)."""
     config = settings()
     moment = now()
     horizon = iso(moment + timedelta(seconds=config.sweep_lookahead_seconds))
-    counts = _resend(remaining_ms)
+    counts: Counter[str] = Counter()
     seen: set[tuple[str, str]] = set()
+    oldest = iso(moment)  # the earliest due time found: how far behind the sweep runs
     in_flight: set[Future[str]] = set()
     with (
         events.batched(),
@@ -67,7 +114,7 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
             max_workers=config.sweep_concurrency, thread_name_prefix="sweep"
         ) as pool,
     ):
-        for due in accounts.due(horizon):
+        for due in accounts.due(horizon, shards):
             key = (due.tenant_id, due.account_id)
             # Refreshes are taken ahead of time; expiries only once they are due.
             early = due.status in PENDING or not due.refreshable
@@ -78,6 +125,7 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
                 counts["DueLeftForNextRun"] += 1
                 continue
             seen.add(key)
+            oldest = min(oldest, due.due_at)
             if len(in_flight) >= 2 * config.sweep_concurrency:
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 counts.update(f.result() for f in done)
@@ -87,6 +135,8 @@ def run(remaining_ms: Callable[[], int]) -> Counter[str]:
             )
         counts.update(f.result() for f in wait(in_flight).done)
     counts["DueAccounts"] = len(seen)
+    lag = moment - datetime.fromisoformat(oldest)
+    metrics.add_metric(name="SweepLagSeconds", unit="Seconds", value=lag.total_seconds())
     return counts
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,6 @@ from keyfob.models.records import (
 from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, Status
 from keyfob.store import integrations, links, states, table
 from keyfob.store.conditions import (
-    DUE_SHARDS,
     Expect,
     Expression,
     clauses,
@@ -264,10 +263,10 @@ class Due:
     due_at: str
 
 
-def due(horizon: str) -> Iterator[Due]:
-    """Every account with work due by ``horizon``, soonest first within each shard: a
-    Query per shard of the sparse due index, never a Scan."""
-    for number in range(DUE_SHARDS):
+def due(horizon: str, shards: Iterable[int]) -> Iterator[Due]:
+    """Every account of these shards with work due by ``horizon``, soonest first within
+    each shard: a Query per shard of the sparse due index, never a Scan."""
+    for number in shards:
         for item in table.query_all(
             IndexName="due",
             KeyConditionExpression="due_shard = :shard AND due_at <= :horizon",

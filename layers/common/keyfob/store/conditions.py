@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from keyfob.core.config import settings
 from keyfob.models.records import AccountChanges, Increment
 from keyfob.models.types import PENDING, Status
 from keyfob.store.table import serializer, shard
@@ -14,12 +15,11 @@ from keyfob.store.table import serializer, shard
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-# The due index is spread over shards so that no single partition takes every write.
-DUE_SHARDS = 8
-
 
 def due_shard(account_id: str) -> str:
-    return f"DUE#{shard(account_id, DUE_SHARDS)}"
+    """The due index is spread over shards (settings().due_shards) so that no single
+    partition takes every write, and each shard can be worked by a worker of its own."""
+    return f"DUE#{shard(account_id, settings().due_shards)}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from keyfob.core.observability import bind_invocation, metrics, traced
+from keyfob.web import snapstart  # noqa: F401  (registers the SnapStart hooks)
 
 Handler = Callable[[Any, Any], Any]
 
