@@ -380,7 +380,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * OAuth 2.0 redirect endpoint; register it with each provider
+         * OAuth redirect endpoint (2.0, 1.0a, GitHub App setup URL); register it
          * @description Public. Redirects to the account's redirect_url with connected_account_id and status, or shows a small page when there is none.
          */
         get: operations["callback_v1_oauth_callback_get"];
@@ -484,6 +484,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/{webhook_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable an endpoint again (one disabled after failing for a day)
+         * @description Its failure streak is forgotten; it takes the events from now on (ask for missed ones with .../attempts/{id}/retry). Enabling an enabled endpoint changes nothing.
+         */
+        post: operations["enable_webhook_v1_webhooks__webhook_id__enable_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/{webhook_id}/rotate": {
         parameters: {
             query?: never;
@@ -578,6 +598,11 @@ export interface components {
             created_at: string;
             /** Entity Id */
             entity_id: string;
+            /**
+             * Granted Scopes
+             * @description OAuth 2.0: the scopes the provider granted (its token answer's scope, or those requested when it names none).
+             */
+            granted_scopes?: string[] | null;
             /** Id */
             id: string;
             /** Integration Id */
@@ -588,6 +613,11 @@ export interface components {
             };
             /** Last Refreshed At */
             last_refreshed_at?: string | null;
+            /**
+             * Missing Scopes
+             * @description Requested but not granted; reinitiate with scopes to ask again.
+             */
+            missing_scopes?: string[] | null;
             /**
              * Params
              * @description Connection params that are not secret.
@@ -690,6 +720,13 @@ export interface components {
              * @description API base URL for requests.
              */
             base_url?: string | null;
+            /**
+             * Headers
+             * @description Headers sent on every proxied request unless the caller sends its own (an API version, say).
+             */
+            headers?: {
+                [key: string]: string;
+            } | null;
             /** @description The call that proves a credential and names the upstream account. */
             identity?: components["schemas"]["Probe"] | null;
         };
@@ -726,6 +763,8 @@ export interface components {
             description: string;
             /** Docs Url */
             docs_url: string;
+            /** Logo Url */
+            logo_url?: string | null;
             /** Name */
             name: string;
             /** Slug */
@@ -789,7 +828,7 @@ export interface components {
          * AuthScheme
          * @enum {string}
          */
-        AuthScheme: "OAUTH2" | "API_KEY" | "BEARER_TOKEN" | "BASIC";
+        AuthScheme: "OAUTH2" | "API_KEY" | "BEARER_TOKEN" | "BASIC" | "OAUTH2_CLIENT_CREDENTIALS" | "OAUTH1" | "JWT_BEARER" | "GITHUB_APP" | "TWO_STEP" | "NO_AUTH";
         /** Confirmation */
         Confirmation: {
             /**
@@ -961,6 +1000,66 @@ export interface components {
             id: string;
             revocation: components["schemas"]["Revoked"];
         };
+        /**
+         * Deprecation
+         * @description A scheme the provider retires: from when, and what to use instead.
+         */
+        Deprecation: {
+            /**
+             * Date
+             * @description When it stops working (or stopped).
+             */
+            date: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * GitHubAppSpec
+         * @description A GitHub App installation: the app's JWT (RS256, signed with the app's private
+         *     key, the integration's client secret; ``iss`` the integration's client_id, the app's
+         *     client ID) buys an installation access token (one hour), renewed on read. The
+         *     connection is made from the install redirect (``installation_id``, ``setup_action``)
+         *     and the ``code`` of the user authorization GitHub asks for during installation: the
+         *     code buys a user access token, and the installation is accepted only if it is among
+         *     that user's installations (GitHub: the ``installation_id`` may be spoofed).
+         */
+        GitHubAppSpec: {
+            /**
+             * Install Url
+             * @description Where the user installs the app; {app_slug}: the integration's app slug.
+             */
+            install_url: string;
+            /**
+             * Installation Token Url
+             * @description POST, with the app JWT; {installation_id} from the install redirect.
+             */
+            installation_token_url: string;
+            /**
+             * Installation Url
+             * @description GET with the app JWT: the installation, its account (id, login).
+             */
+            installation_url?: string | null;
+            /**
+             * Oauth Token Url
+             * @description POST: the install redirect's code for a user access token (the app's client ID and client secret).
+             */
+            oauth_token_url: string;
+            /**
+             * Revocation Url
+             * @description DELETE with the installation token: revokes it.
+             */
+            revocation_url?: string | null;
+            /**
+             * User Installations Url
+             * @description GET with the user access token: the user's installations of the app (paginated); the install redirect's installation_id must be among them.
+             */
+            user_installations_url: string;
+            /**
+             * User Token Revocation Url
+             * @description DELETE with the app's client ID and client secret (HTTP Basic): the user access token, dropped once the installation is checked; {client_id}.
+             */
+            user_token_revocation_url?: string | null;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -975,6 +1074,11 @@ export interface components {
             created_at: string;
             /** Entity Id */
             entity_id: string;
+            /**
+             * Granted Scopes
+             * @description OAuth 2.0: the scopes the provider granted (its token answer's scope, or those requested when it names none).
+             */
+            granted_scopes?: string[] | null;
             /** Id */
             id: string;
             /** Integration Id */
@@ -985,6 +1089,11 @@ export interface components {
             };
             /** Last Refreshed At */
             last_refreshed_at?: string | null;
+            /**
+             * Missing Scopes
+             * @description Requested but not granted; reinitiate with scopes to ask again.
+             */
+            missing_scopes?: string[] | null;
             /**
              * Params
              * @description Connection params that are not secret.
@@ -1031,18 +1140,22 @@ export interface components {
             credentials?: {
                 [key: string]: string | string[];
             };
+            /** @description GITHUB_APP: GitHub's endpoints, over the catalog's. */
+            github_app?: components["schemas"]["GitHubAppSpec"] | null;
             /** @description Connect to the app's remote MCP server (OAUTH2): Keyfob discovers its authorization server and registers itself where no client is given. App `mcp` needs `server_url`; a catalog app with a remote MCP server takes `{}`. */
             mcp?: components["schemas"]["McpSettings"] | null;
             /** Name */
             name?: string | null;
             oauth?: components["schemas"]["OAuthSettings"] | null;
+            /** @description OAUTH1: endpoints and signing, over the catalog's. */
+            oauth1?: components["schemas"]["OAuth1Spec"] | null;
             /**
              * Require Confirmation
              * @description Bind each OAuth connection to the entity's session: the callback leaves the account AWAITING_CONFIRMATION and hands your redirect_url a one-time confirmation_code, which your backend confirms with the entity_id of the user who arrived there.
              * @default false
              */
             require_confirmation: boolean;
-        };
+        } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown & unknown);
         /** IntegrationPage */
         IntegrationPage: {
             /** Items */
@@ -1063,6 +1176,8 @@ export interface components {
             client_id: string | null;
             /** Created At */
             created_at: string;
+            /** @description Effective GitHub App settings, after overrides. */
+            github_app?: components["schemas"]["GitHubAppSpec"] | null;
             /** Id */
             id: string;
             /** @description The remote MCP server, if any. */
@@ -1071,10 +1186,18 @@ export interface components {
             name: string;
             /** @description Effective OAuth settings, after overrides. */
             oauth: components["schemas"]["OAuthSettings"] | null;
+            /** @description Effective OAuth 1.0a settings, after overrides. */
+            oauth1?: components["schemas"]["OAuth1Spec"] | null;
             /** Require Confirmation */
             require_confirmation: boolean;
             /** Scopes */
             scopes: string[];
+            /**
+             * Warnings
+             * @description What the developer should know: a scheme the provider is retiring.
+             * @default []
+             */
+            warnings: string[];
         };
         /**
          * McpSettings
@@ -1099,6 +1222,43 @@ export interface components {
             server_url?: string | null;
         };
         /**
+         * OAuth1Spec
+         * @description OAuth 1.0a, three-legged (RFC 5849): request token, the user's authorization,
+         *     access token. The integration's client_id is the consumer key; its client secret is
+         *     the consumer secret (HMAC-SHA1) or the RSA private key in PEM (RSA-SHA1). Every
+         *     proxied request is signed. URLs may hold {placeholders} naming connection fields.
+         */
+        OAuth1Spec: {
+            /** Access Token Url */
+            access_token_url?: string | null;
+            /**
+             * Authorization Params
+             * @description Extra query parameters of the authorization redirect (Trello's scope, expiration and name).
+             */
+            authorization_params?: {
+                [key: string]: string;
+            };
+            /** Authorization Url */
+            authorization_url?: string | null;
+            /** Request Token Url */
+            request_token_url?: string | null;
+            /** @description The provider's call that revokes the access token (oauth_token), signed with the connection's credential (Trello: DELETE /1/tokens/{token}); token_in bearer and client_auth basic do not apply. */
+            revocation?: components["schemas"]["Revocation"] | null;
+            /**
+             * Signature Method
+             * @default HMAC-SHA1
+             * @enum {string}
+             */
+            signature_method: "HMAC-SHA1" | "RSA-SHA1";
+            /**
+             * Signature Type
+             * @description Where the oauth_* parameters go on signed requests.
+             * @default header
+             * @enum {string}
+             */
+            signature_type: "header" | "query";
+        };
+        /**
          * OAuthSettings
          * @description OAuth 2.0 endpoints and behaviour; any field overrides the catalog's value.
          */
@@ -1121,6 +1281,18 @@ export interface components {
              * @description Refresh this long before the access token expires.
              */
             refresh_buffer_seconds?: number | null;
+            /**
+             * Refresh Params
+             * @description Extra parameters of a refresh request.
+             */
+            refresh_params?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Refresh Url
+             * @description Where refresh tokens are exchanged; null: token_url.
+             */
+            refresh_url?: string | null;
             /** @description The provider's own revocation call, where not RFC 7009. */
             revocation?: components["schemas"]["Revocation"] | null;
             /**
@@ -1130,13 +1302,23 @@ export interface components {
             revocation_url?: string | null;
             /** Scope Separator */
             scope_separator?: string | null;
-            /** Token Endpoint Auth Method */
-            token_endpoint_auth_method?: ("client_secret_basic" | "client_secret_post") | null;
+            /**
+             * Token Endpoint Auth Method
+             * @description private_key_jwt: the client secret is the client's private key in PEM (RFC 7523 2.2); client_secret_jwt: an HS256 assertion with the client secret.
+             */
+            token_endpoint_auth_method?: ("client_secret_basic" | "client_secret_post" | "client_secret_jwt" | "private_key_jwt") | null;
             /**
              * Token Lifetime Seconds
              * @description Lifetime of access tokens whose token response has no expires_in; null: such tokens never expire.
              */
             token_lifetime_seconds?: number | null;
+            /**
+             * Token Params
+             * @description Extra parameters of the code exchange.
+             */
+            token_params?: {
+                [key: string]: string;
+            } | null;
             /** Token Url */
             token_url?: string | null;
         };
@@ -1145,6 +1327,11 @@ export interface components {
          * @description A value someone must supply: the developer for an integration, the end user to connect.
          */
         ParamField: {
+            /**
+             * Choices
+             * @description The only values allowed (a region, a data center); the first is the usual one.
+             */
+            choices?: string[] | null;
             /** Default */
             default?: string | string[] | null;
             /** Description */
@@ -1287,6 +1474,11 @@ export interface components {
              * @description Where the browser goes after the callback; default: as before.
              */
             redirect_url?: string | null;
+            /**
+             * Scopes
+             * @description OAuth 2.0 incremental authorization: scopes to ask for besides the integration's (its missing_scopes, say). The user is asked to consent again; an ACTIVE account may be reinitiated so, and is INITIATED until the callback.
+             */
+            scopes?: string[] | null;
         };
         /** ResponseValidationError */
         ResponseValidationError: {
@@ -1378,6 +1570,10 @@ export interface components {
              * @default []
              */
             default_scopes: string[];
+            /** @description The provider retires this scheme: when, and what instead. */
+            deprecated?: components["schemas"]["Deprecation"] | null;
+            /** Docs Url */
+            docs_url?: string | null;
             /** Pkce */
             pkce?: boolean | null;
             /** Revocation Url */
@@ -2282,6 +2478,14 @@ export interface operations {
                 code?: string | null;
                 error?: string | null;
                 iss?: string | null;
+                /** @description OAuth 1.0a */
+                oauth_token?: string | null;
+                /** @description OAuth 1.0a */
+                oauth_verifier?: string | null;
+                /** @description A GitHub App's install redirect */
+                installation_id?: string | null;
+                /** @description A GitHub App's install redirect */
+                setup_action?: string | null;
             };
             header?: never;
             path?: never;
@@ -2483,6 +2687,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Queued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enable_webhook_v1_webhooks__webhook_id__enable_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
                 };
             };
             /** @description Validation Error */
