@@ -148,8 +148,9 @@ test("an OAuth connection the user approves: waitForConnection returns it ACTIVE
   const events = await client.getAccountEvents(initiated.id);
   assert.deepEqual(
     events.items.map((event) => event.type),
-    ["Keyfob.ConnectionRefreshed", "Keyfob.ConnectionInitiated"],
+    ["Keyfob.ConnectionRefreshed", "Keyfob.ConnectionActivated", "Keyfob.ConnectionInitiated"],
   );
+  assert.equal(events.items[1].previous_status, "INITIATED");
   // An ACTIVE account cannot be started again: a ConflictError with the API's code
   await assert.rejects(client.reinitiateAccount(initiated.id), (error) => error instanceof ConflictError && error.status === 409);
   const deleted = await client.deleteAccount(initiated.id);
