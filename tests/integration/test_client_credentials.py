@@ -14,7 +14,7 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.bus import Published
-from tests.integration.flows import PAST, SCHEDULED_EVENT, credentials, set_stored, stored
+from tests.integration.flows import PAST, credentials, run_sweep, set_stored, stored
 
 IDENTITY = {"path": "/me", "id_field": "id", "name_field": "login"}
 
@@ -132,7 +132,7 @@ def test_a_due_token_is_bought_again_on_read_and_by_the_scheduled_run(
     assert "refresh_token" not in credentials(api, account["id"])
     # And the scheduled run renews a due one too
     set_stored(tenant.id, account["id"], due_at=PAST)
-    counts = gateway.invoke("SweepFunction", SCHEDULED_EVENT)
+    counts = run_sweep(gateway)
     assert counts["TokensRefreshed"] == 1, counts
     third = credentials(api, account["id"])["access_token"]
     assert third not in (first, second)

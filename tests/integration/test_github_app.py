@@ -22,10 +22,10 @@ from tests.integration.bus import Published
 from tests.integration.flows import (
     PAST,
     RETURN_URL,
-    SCHEDULED_EVENT,
     callback,
     credentials,
     query_of,
+    run_sweep,
     set_stored,
 )
 from tests.integration.test_client_credentials import key_pair
@@ -129,7 +129,7 @@ def test_an_installation_connects_renews_proxies_and_revokes(
     second = credentials(api, account["id"])["access_token"]
     assert second != first
     set_stored(tenant.id, account["id"], due_at=PAST)
-    assert gateway.invoke("SweepFunction", SCHEDULED_EVENT)["TokensRefreshed"] == 1
+    assert run_sweep(gateway)["TokensRefreshed"] == 1
     third = credentials(api, account["id"])["access_token"]
     assert third not in (first, second)
     # And no list response or event shows the key or a token

@@ -14,7 +14,7 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.bus import Published
-from tests.integration.flows import PAST, SCHEDULED_EVENT, credentials, set_stored
+from tests.integration.flows import PAST, credentials, run_sweep, set_stored
 from tests.integration.test_client_credentials import key_pair
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -105,7 +105,7 @@ def test_a_google_service_account_connects_proxies_and_mints_again_when_due(
     second = credentials(api, account["id"])["access_token"]
     assert second != first and len(assertions(provider)) == 2
     set_stored(tenant.id, account["id"], due_at=PAST)
-    assert gateway.invoke("SweepFunction", SCHEDULED_EVENT)["TokensRefreshed"] == 1
+    assert run_sweep(gateway)["TokensRefreshed"] == 1
     assert len(assertions(provider)) == 3
     # And the key is in no list response and no event
     listed = api.get("/v1/connected_accounts", params={"entity_id": "svc"}).text

@@ -12,7 +12,7 @@ from devstack.gateway import Gateway
 from devstack.oauth_provider import OAuthServer
 from tests.conftest import Api, Tenant
 from tests.integration.bus import Published
-from tests.integration.flows import PAST, SCHEDULED_EVENT, credentials, set_stored, stored
+from tests.integration.flows import PAST, credentials, run_sweep, set_stored, stored
 
 
 def integration(api: Api, provider: OAuthServer) -> str:
@@ -74,7 +74,7 @@ def test_a_two_step_connection_exchanges_renews_and_proxies(
     set_stored(tenant.id, account["id"], due_at=PAST)
     assert credentials(api, account["id"])["access_token"] != first
     set_stored(tenant.id, account["id"], due_at=PAST)
-    assert gateway.invoke("SweepFunction", SCHEDULED_EVENT)["TokensRefreshed"] == 1
+    assert run_sweep(gateway)["TokensRefreshed"] == 1
     assert logins(provider) == 3
     # And the password is in no list response and no event
     shown = api.get("/v1/connected_accounts", params={"entity_id": "two"}).text
