@@ -74,3 +74,53 @@ def test_given_a_private_address_then_the_override_is_refused() -> None:
             app, app.scheme(AuthScheme.BEARER_TOKEN), ApiSettings(base_url="https://10.0.0.1/api")
         )
     assert refused.value.details["invalid"][0]["field"] == "api.base_url"
+
+
+def _path_credential(value: str) -> upstream.Credential:
+    scheme = SchemeSpec.model_validate(
+        {
+            "type": "API_KEY",
+            "connection_fields": [
+                {"name": "bot_token", "display_name": "t", "description": "t", "secret": True}
+            ],
+            "apply": {"location": "path", "prefix": "bot", "field": "bot_token"},
+        }
+    )
+    return upstream.placed(scheme, {"bot_token": value})
+
+
+def test_path_placement_is_a_segment_and_nothing_else() -> None:
+    credential = _path_credential("123456:ABC-def_42")
+    assert credential.path == "/bot123456:ABC-def_42"
+    sent = requests.Request("GET", "https://api.example.com/x?q=1", auth=credential).prepare()
+    assert sent.url == "https://api.example.com/x?q=1"
+    assert "Authorization" not in sent.headers
+    # Redacted as sent and as an app would echo it percent-encoded (a Location header)
+    assert credential.secrets == ("123456:ABC-def_42", "123456%3AABC-def_42")
+
+
+def test_path_placement_keeps_any_value_in_its_one_segment() -> None:
+    credential = _path_credential("a/../b?c#d")
+    assert credential.path == "/bota%2F..%2Fb%3Fc%23d"
+    assert "a%2F..%2Fb%3Fc%23d" in credential.secrets
+
+
+@pytest.mark.parametrize(
+    ("placement", "problem"),
+    [
+        ({"location": "path", "prefix": "bot"}, "path placement needs field and no name"),
+        (
+            {"location": "path", "name": "x", "field": "bot_token"},
+            "path placement needs field and no name",
+        ),
+        (
+            {"location": "path", "prefix": "b/ot", "field": "bot_token"},
+            "prefix must be unreserved characters",
+        ),
+    ],
+)
+def test_path_placement_is_refused_incomplete_or_with_a_prefix_that_adds_segments(
+    placement: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        CredentialPlacement.model_validate(placement)

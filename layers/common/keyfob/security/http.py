@@ -7,6 +7,7 @@ their connections alive without sharing one session's state across threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING
 
@@ -18,12 +19,30 @@ if TYPE_CHECKING:
 _local = threading.local()
 
 
+class _PathWithheld(logging.Filter):
+    """urllib3 logs each request's line at DEBUG, its path and query included: either may
+    carry a credential (Telegram's /bot<token>, an API key parameter). Withheld."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                "/[withheld]" if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+_WITHHELD = _PathWithheld()
+
+
 def session() -> requests.Session:
     current: requests.Session | None = getattr(_local, "session", None)
     if current is None:
         import requests
 
         from keyfob.security import egress
+
+        logging.getLogger("urllib3.connectionpool").addFilter(_WITHHELD)
 
         current = egress.guard(requests.Session())
         _local.session = current
