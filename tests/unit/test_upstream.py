@@ -124,3 +124,15 @@ def test_path_placement_is_refused_incomplete_or_with_a_prefix_that_adds_segment
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         CredentialPlacement.model_validate(placement)
+
+
+def test_a_path_placement_of_a_field_not_secret_is_refused() -> None:
+    # What is not secret is not redacted: it must not be a credential in the path
+    with pytest.raises(ValueError, match="a path placement takes a secret field"):
+        SchemeSpec.model_validate(
+            {
+                "type": "API_KEY",
+                "connection_fields": [{"name": "bot", "display_name": "b", "description": "b"}],
+                "apply": {"location": "path", "prefix": "bot", "field": "bot"},
+            }
+        )

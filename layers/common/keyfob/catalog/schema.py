@@ -287,6 +287,10 @@ class SchemeSpec(BaseModel):
             for name in applied:
                 if name and name not in names | produced:
                     raise ValueError(f"apply names unknown field {name!r}")
+            secret = {f.name for f in self.connection_fields if f.secret} | produced
+            if self.apply.location == "path" and self.apply.field not in secret:
+                # What is not secret is neither redacted from answers nor kept from logs.
+                raise ValueError("a path placement takes a secret field")
         required: tuple[str, ...] = ()
         if kind is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
             required = ("client_id",)
