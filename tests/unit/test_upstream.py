@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 import pytest
 import requests
@@ -136,3 +137,26 @@ def test_a_path_placement_of_a_field_not_secret_is_refused() -> None:
                 "apply": {"location": "path", "prefix": "bot", "field": "bot"},
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("logger", "message", "args"),
+    [
+        (
+            "urllib3.connectionpool",
+            '%s://%s:%s "%s %s %s" %s %s',
+            ("https", "api.telegram.org", 443, "GET", "/bot1:tok-123456/getMe", "HTTP/1.1", 200, 9),
+        ),
+        ("urllib3.util.retry", "Incremented Retry for (url='%s'): %r", ("/x?key=k-123456", None)),
+    ],
+)
+def test_urllib3_never_logs_a_requests_path_or_query(
+    caplog: pytest.LogCaptureFixture, logger: str, message: str, args: tuple[object, ...]
+) -> None:
+    from keyfob.security import http
+
+    http.session()
+    caplog.set_level(logging.DEBUG, logger=logger)
+    logging.getLogger(logger).debug(message, *args)
+    assert "-123456" not in caplog.text
+    assert "/[withheld]" in caplog.text

@@ -33,6 +33,8 @@ class _PathWithheld(logging.Filter):
 
 
 _WITHHELD = _PathWithheld()
+# Where urllib3 names a request's URL: its request lines, and its retries'.
+_REQUEST_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry")
 
 
 def session() -> requests.Session:
@@ -42,7 +44,8 @@ def session() -> requests.Session:
 
         from keyfob.security import egress
 
-        logging.getLogger("urllib3.connectionpool").addFilter(_WITHHELD)
+        for name in _REQUEST_LOGGERS:
+            logging.getLogger(name).addFilter(_WITHHELD)
 
         current = egress.guard(requests.Session())
         _local.session = current
