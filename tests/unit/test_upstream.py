@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -11,6 +15,7 @@ import requests
 from keyfob import catalog
 from keyfob.auth import upstream
 from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
+from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 from keyfob.models.settings import ApiSettings
 
@@ -160,3 +165,52 @@ def test_urllib3_never_logs_a_requests_path_or_query(
     logging.getLogger(logger).debug(message, *args)
     assert "-123456" not in caplog.text
     assert "/[withheld]" in caplog.text
+
+
+@pytest.fixture
+def bot_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[str]]]:
+    """A loopback server answering every GET as the Bot API's getMe; the paths it saw."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = json.dumps({"ok": True, "result": {"id": 7, "username": "b"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setenv("KEYFOB_ALLOW_HTTP_LOOPBACK", "true")
+    settings.cache_clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "expected"),
+    [
+        ("{url}/v1", "/getMe", "/v1/bot1:tok_en/getMe"),
+        ("", "{url}/other/getMe", "/bot1:tok_en/other/getMe"),
+    ],
+)
+def test_the_probe_puts_a_path_credential_before_the_identity_path(
+    bot_api: tuple[str, list[str]], base: str, path: str, expected: str
+) -> None:
+    url, seen = bot_api
+    identity = {"path": path.format(url=url), "ok_field": "ok", "id_field": "result.id"}
+    api = ApiSettings.model_validate(
+        {"base_url": base.format(url=url) or None, "identity": identity}
+    )
+
+    result = upstream.probe(api, _path_credential("1:tok_en"), {})
+
+    assert (result.outcome, result.account_id) == ("valid", "7")
+    assert seen == [expected]
