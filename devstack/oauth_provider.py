@@ -216,8 +216,9 @@ class OAuthServer:
         return self._authz.create_token_response()
 
     def _api(self, path: str = "") -> Any:
-        """A resource API: 401 without a valid credential (in any header, query parameter or
-        basic auth, as apps take them), else an echo with its user, or ``api_reply``."""
+        """A resource API: 401 without a valid credential (in any header, query parameter,
+        basic auth or a /bot<token> path, as apps take them), else an echo with its user
+        (in the Bot API's envelope for a bot token), or ``api_reply``."""
         entry = {
             "method": request.method,
             "path": f"/{path}",
@@ -233,13 +234,21 @@ class OAuthServer:
         candidates += [v for values in request.args.listvalues() for v in values]
         if (basic := request.authorization) and basic.type == "basic":
             candidates += [basic.username or "", basic.password or ""]
-        if not any(self._accepts(c) for c in candidates if c):
+        # The Telegram Bot API's way: /bot<token>/<method>, answered in its envelope.
+        bot = path.partition("/")[0].removeprefix("bot") if path.startswith("bot") else ""
+        if not any(self._accepts(c) for c in [*candidates, bot] if c):
+            if bot:
+                return jsonify({"ok": False, "error_code": 401, "description": "Unauthorized"}), 401
             return jsonify({"error": "invalid_token"}), 401
         time.sleep(self.api_delay)
         if self.api_reply is not None:
             reply = self.api_reply
             return Response(reply.body, status=reply.status, headers=reply.headers)
-        return jsonify({**TEST_USER, "method": request.method, "path": f"/{path}"})
+        echo = {"method": request.method, "path": f"/{path}"}
+        if bot and self._accepts(bot):
+            user = {"id": int(TEST_USER["id"]), "is_bot": True, "username": TEST_USER["login"]}
+            return jsonify({"ok": True, "result": {**user, **echo}})
+        return jsonify({**TEST_USER, **echo})
 
     def _login(self) -> Any:
         """A two-step API's login: a JSON username and password for a short-lived token

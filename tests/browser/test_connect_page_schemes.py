@@ -18,7 +18,9 @@ from tests.conftest import Api
 from tests.integration import test_client_credentials as m2m
 from tests.integration import test_github_app as github_app
 from tests.integration import test_oauth1 as oauth1
+from tests.integration import test_telegram as telegram
 from tests.integration import test_two_step as two_step
+from tests.integration.flows import keyed_integration
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,31 @@ def test_a_github_app_link_installs_the_app_and_comes_back(
     assert query["status"] == "ACTIVE"
     account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
     assert account["upstream_display_name"] == ORG["login"]
+
+
+def test_a_telegram_link_takes_a_bot_token_that_the_page_never_shows(
+    api: Api, provider: OAuthServer, app_server: AppServer, page: Any, screenshot: Any
+) -> None:
+    link = link_for(api, keyed_integration(api, provider, "telegram", "API_KEY"), app_server)
+    page.goto(link["url"])
+    field = page.get_by_label("Bot token")
+    assert field.get_attribute("type") == "password"
+    # A token the app refuses (its getMe at /bot<token>/getMe answers 401): explained,
+    # and neither the token nor the URL it was tried at is on the page
+    refused = telegram.bot_token()
+    field.fill(refused)
+    page.get_by_role("button", name="Connect Telegram").click()
+    page.get_by_role("alert").wait_for()
+    assert "Telegram did not accept these credentials" in page.get_by_role("alert").inner_text()
+    assert refused not in page.content()
+    assert provider.api_requests[-1]["path"] == f"/bot{refused}/getMe"
+    screenshot("telegram-refused")
+    # A good one goes through
+    token = provider.register_api_key(telegram.bot_token())
+    page.get_by_label("Bot token").fill(token)
+    page.get_by_role("button", name="Connect Telegram").click()
+    query = arrived(page, app_server)
+    assert query["status"] == "ACTIVE"
+    assert token not in page.content()
+    account = api.get(f"/v1/connected_accounts/{query['connected_account_id']}").json()
+    assert account["upstream_display_name"] == "keyfob-tester"

@@ -206,3 +206,17 @@ def test_the_relayed_size_counts_escaping_twice() -> None:
     inner = json.dumps(answer.model_dump(mode="json"), separators=(",", ":"))
     # As Lambda returns it: the API's JSON, itself a string in the response's JSON
     assert proxy_response.payload_size(answer) == len(json.dumps(inner)) - 2
+
+
+def test_a_path_credential_goes_between_the_base_path_and_the_callers_path() -> None:
+    scheme = _scheme(
+        CredentialPlacement(location="path", prefix="bot", field="bot_token"), "bot_token"
+    )
+    credential = auth.family(scheme.type).apply(scheme, {"bot_token": "123:tok-en_0123456789"})
+    url = proxy_request.target("https://api.example.com/v1/", {}, credential.path + "/getMe")
+    request = ProxyRequest(method="GET", path="/getMe", query={"chat_id": "7"})
+
+    sent = proxy_request.prepared(url, request, credential)
+
+    assert sent.url == "https://api.example.com/v1/bot123:tok-en_0123456789/getMe?chat_id=7"
+    assert "123:tok-en_0123456789" in credential.secrets

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from keyfob import catalog
 from keyfob.catalog import App, SchemeSpec
@@ -77,18 +77,21 @@ _TOKENS = ("access_token", "refresh_token", "id_token")
 class Credential:
     """A credential on a request, the way the app takes it (a header, a query parameter
     or HTTP Basic), as a requests auth hook: what it sets replaces whatever the request
-    carried in its place. ``secrets``: the values that must never reach a caller, should
-    the app echo them."""
+    carried in its place. ``path``: a path segment the URL builders put before the
+    request's path (Telegram's /bot<token>), or "". ``secrets``: the values that must
+    never reach a caller, should the app echo them."""
 
     def __init__(
         self,
         headers: Mapping[str, str],
         query: Mapping[str, str],
         secrets: tuple[str, ...],
+        path: str = "",
     ) -> None:
         self.headers = dict(headers)
         self.query = dict(query)
         self.secrets = secrets
+        self.path = path
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers.update(self.headers)
@@ -117,6 +120,15 @@ def placed(scheme: SchemeSpec, values: Mapping[str, Any]) -> Credential:
         password = str(values.get(placement.password_field, "")) if placement.password_field else ""
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         return Credential({"Authorization": f"Basic {token}"}, {}, (*secrets, token))
+    if placement.location == "path":
+        assert placement.field
+        raw = str(values.get(placement.field, ""))
+        # Percent-encoded whole, so that no value can add a segment or climb out of the
+        # base path; echoed encoded either way, it is redacted in both spellings.
+        segment = quote(raw, safe=":")
+        spellings = {segment, quote(raw, safe="")} - {raw}
+        secrets += [s for s in sorted(spellings) if s]
+        return Credential({}, {}, tuple(secrets), f"/{placement.prefix}{segment}")
     assert placement.name and placement.field
     value = f"{placement.prefix}{values.get(placement.field, '')}"
     if placement.location == "header":
@@ -148,7 +160,11 @@ def probe(api: ApiSettings, credential: Credential, params: Mapping[str, str]) -
     assert spec is not None
     url = catalog.fill(spec.path, dict(params))
     if url.startswith("/"):
-        url = catalog.fill(api.base_url or "", dict(params)).rstrip("/") + url
+        base = catalog.fill(api.base_url or "", dict(params)).rstrip("/")
+        url = base + credential.path + url
+    elif credential.path:
+        parts = urlsplit(url)
+        url = urlunsplit(parts._replace(path=credential.path + parts.path))
     try:
         response = http.session().request(
             spec.method,

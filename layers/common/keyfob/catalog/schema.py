@@ -22,6 +22,8 @@ from keyfob.core.errors import NotFound
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# What a path placement may put before its value in the segment (RFC 3986 unreserved).
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")
 
 
 class AuthScheme(StrEnum):
@@ -99,11 +101,15 @@ class CredentialPlacement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    location: Literal["header", "query", "basic"]
+    location: Literal["header", "query", "basic", "path"]
     name: str | None = Field(default=None, description="Header or query parameter name.")
-    prefix: str = ""
+    prefix: str = Field(
+        default="",
+        description="Put before the value; for path, the start of the path segment the "
+        "value is put in before the request's path (bot: /bot<token>/getMe).",
+    )
     field: str | None = Field(
-        default=None, description="Credential field that supplies the value (header/query)."
+        default=None, description="Credential field that supplies the value (header/query/path)."
     )
     username_field: str | None = None
     password_field: str | None = None
@@ -113,6 +119,11 @@ class CredentialPlacement(BaseModel):
         if self.location == "basic":
             if not self.username_field:
                 raise ValueError("basic placement needs username_field")
+        elif self.location == "path":
+            if not self.field or self.name:
+                raise ValueError("path placement needs field and no name")
+            if not _SEGMENT.fullmatch(self.prefix):
+                raise ValueError("path placement's prefix must be unreserved characters")
         elif not (self.name and self.field):
             raise ValueError(f"{self.location} placement needs name and field")
         return self
@@ -276,6 +287,10 @@ class SchemeSpec(BaseModel):
             for name in applied:
                 if name and name not in names | produced:
                     raise ValueError(f"apply names unknown field {name!r}")
+            secret = {f.name for f in self.connection_fields if f.secret} | produced
+            if self.apply.location == "path" and self.apply.field not in secret:
+                # What is not secret is neither redacted from answers nor kept from logs.
+                raise ValueError("a path placement takes a secret field")
         required: tuple[str, ...] = ()
         if kind is AuthScheme.OAUTH2_CLIENT_CREDENTIALS:
             required = ("client_id",)

@@ -7,6 +7,7 @@ their connections alive without sharing one session's state across threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING
 
@@ -18,12 +19,33 @@ if TYPE_CHECKING:
 _local = threading.local()
 
 
+class _PathWithheld(logging.Filter):
+    """urllib3 logs each request's line at DEBUG, its path and query included: either may
+    carry a credential (Telegram's /bot<token>, an API key parameter). Withheld."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                "/[withheld]" if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+_WITHHELD = _PathWithheld()
+# Where urllib3 names a request's URL: its request lines, and its retries'.
+_REQUEST_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry")
+
+
 def session() -> requests.Session:
     current: requests.Session | None = getattr(_local, "session", None)
     if current is None:
         import requests
 
         from keyfob.security import egress
+
+        for name in _REQUEST_LOGGERS:
+            logging.getLogger(name).addFilter(_WITHHELD)
 
         current = egress.guard(requests.Session())
         _local.session = current

@@ -55,13 +55,15 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
     family = auth.family(account.auth_scheme)
     # A host named by the token answer (Salesforce's instance_url) fills the URL too.
     named = {k: str(held.values[k]) for k in scheme.token_fields if held.values.get(k)}
-    url = target(integration.api.base_url, {**account.params, **named}, request.path)
+    base_url, url_params = integration.api.base_url, {**account.params, **named}
     fixed = integration.api.headers or {}
     started = time.monotonic()
     deadline = started + settings().proxy_timeout_seconds
 
     def attempt(values: dict[str, Any]) -> ProxyResponse:
         credential = family.apply(scheme, values)
+        # A credential in the path (Telegram's /bot<token>) goes before the caller's.
+        url = target(base_url, url_params, credential.path + request.path)
         outgoing = prepared(url, request, credential, fixed)
         return exchange(outgoing, credential.secrets, deadline)
 
