@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +29,11 @@ from keyfob.web import errors
 from keyfob.web.handler import Handler, handler
 
 MAX_BODY_BYTES = 32 * 1024
+
+# Powertools' event handler logs every route's arguments at DEBUG ("Calling API Route
+# Handler: ..."), request bodies included, and POWERTOOLS_DEBUG turns its package logger to
+# DEBUG: a connection's API key or password would reach the logs. Nothing below INFO from it.
+logging.getLogger("aws_lambda_powertools.event_handler").setLevel(logging.INFO)
 API_KEY_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
 
