@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Callable, Iterator
 
+import boto3
 import pytest
 
 from devstack.gateway import Gateway
@@ -80,9 +82,12 @@ def keyfob_logs() -> Iterator[io.StringIO]:
 
 @pytest.fixture(scope="session")
 def deliveries(gateway: Gateway) -> Iterator[Rules]:
-    """The webhook queue's event source, polled as Lambda would."""
+    """The webhook queue's event source, polled as Lambda would. The queue is emptied
+    first: the rule has queued every event of the tests before (their tenants have no
+    endpoint), and working through that backlog would outlast these tests' waits."""
     sources = [r for r in gateway.stack.rules() if r.function_id == "WebhookDeliveryFunction"]
     assert [r.queue for r in sources] == ["WebhookQueue"]
+    boto3.client("sqs").purge_queue(QueueUrl=os.environ["KEYFOB_WEBHOOK_QUEUE_URL"])
     running = Rules(gateway, sources).start()
     yield running
     running.stop()
