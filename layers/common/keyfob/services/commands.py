@@ -29,10 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from aws_lambda_powertools.utilities.parser.envelopes import EventBridgeEnvelope
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from keyfob.core import aws
@@ -146,8 +145,9 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         )
     model, _ = _COMMANDS[envelope.detail_type]
     try:
-        # The envelope hands back the detail as ``model``, whatever its broad signature says.
-        command = cast(Command, parse(event=event, model=model, envelope=EventBridgeEnvelope))
+        # The detail of the event parsed above, as Powertools' EventBridgeEnvelope parses it
+        # (its envelopes package imports every envelope: a fifth of this cold start).
+        command: Command = model.model_validate(envelope.detail)
     except ValidationError as exc:
         problems = validation_problems(exc.errors())
         where = ", ".join(p["location"] or "detail" for p in problems)
