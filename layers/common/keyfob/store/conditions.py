@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from keyfob.core.config import settings
 from keyfob.models.records import AccountChanges, Increment
 from keyfob.models.types import PENDING, Status
-from keyfob.store.table import serializer, shard
+from keyfob.store.attributes import serialize
+from keyfob.store.table import shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -50,7 +51,7 @@ class Expression:
 
     def value(self, value: Any) -> str:
         placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = serializer.serialize(value)
+        self.values[placeholder] = serialize(value)
         return placeholder
 
     def compare(self, attribute: str, operator: str, value: Any) -> str:

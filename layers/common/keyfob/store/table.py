@@ -29,19 +29,16 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from keyfob.core import aws
 from keyfob.core.config import settings
+from keyfob.store.attributes import deserialize, serialize
 from keyfob.store.errors import InvalidCursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
-
-serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 Key = dict[str, "AttributeValueTypeDef"]
 
@@ -65,11 +62,11 @@ def _plain(value: Any) -> Any:
 
 
 def dump(item: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
-    return {k: serializer.serialize(v) for k, v in item.items() if v is not None}
+    return {k: serialize(v) for k, v in item.items() if v is not None}
 
 
 def load(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _plain(deserialize(v)) for k, v in item.items()}
 
 
 def key(pk: str, sk: str) -> Key:

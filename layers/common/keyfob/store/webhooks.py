@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from keyfob.models.records import AttemptRecord, EncryptedBlob, WebhookRecord
-from keyfob.store import table
+from keyfob.store import attributes, table
 from keyfob.store.errors import ItemNotFound
 from keyfob.store.table import key, tenant_pk
 
@@ -85,9 +85,7 @@ def _update(
     """An update under its condition; False when the condition did not hold."""
     extra: dict[str, Any] = {"ExpressionAttributeNames": dict(names)} if names else {}
     if values:
-        extra["ExpressionAttributeValues"] = {
-            k: table.serializer.serialize(v) for k, v in values.items()
-        }
+        extra["ExpressionAttributeValues"] = {k: attributes.serialize(v) for k, v in values.items()}
     try:
         table.client().update_item(
             TableName=table.name(),
