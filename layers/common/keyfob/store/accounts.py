@@ -77,7 +77,7 @@ def create(
     if link is not None:
         writes.append(links.use(link, account.id, account.created_at))
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         reasons = table.cancelled(exc)
         if reasons[1] == "ConditionalCheckFailed":
@@ -227,7 +227,7 @@ def restart(
         states.put_new(state),
     ]
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise StaleAccount(get(tenant_id, account_id, consistent=True)) from exc
@@ -247,7 +247,7 @@ def delete(account: AccountRecord) -> None:
         integrations.count(account.tenant_id, account.integration_id, -1),
     ]
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise ItemNotFound("account", account.id) from exc

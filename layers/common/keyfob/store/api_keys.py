@@ -35,7 +35,7 @@ def puts(record: ApiKeyRecord) -> list[dict[str, Any]]:
 
 def create(record: ApiKeyRecord) -> None:
     writes: list[Any] = puts(record)
-    table.client().transact_write_items(TransactItems=writes)
+    table.transact(writes)
 
 
 def by_hash(key_hash: str) -> ApiKeyRecord | None:
@@ -79,7 +79,7 @@ def delete(tenant_id: str, key_id: str) -> bool:
         {"Delete": {"TableName": table.name(), "Key": _lookup_key(record.key_hash)}},
     ]
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             return False  # deleted meanwhile

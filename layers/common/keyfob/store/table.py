@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
+import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -89,6 +91,28 @@ def refused_item(exc: ClientError) -> dict[str, Any] | None:
         raise exc
     item: Any = exc.response.get("Item")
     return load(item) if item else None
+
+
+# A transaction DynamoDB cancels because another one was writing the same item (two
+# accounts made at once count up the same integration) is tried again, a few times.
+_CONFLICT_TRIES = 4
+
+
+def transact(writes: list[Any]) -> None:
+    """TransactWriteItems, tried again while DynamoDB cancels it for a conflict only (no
+    condition failed): such a cancellation says nothing about the data."""
+    for attempt in range(_CONFLICT_TRIES):
+        try:
+            client().transact_write_items(TransactItems=writes)
+            return
+        except ClientError as exc:
+            reasons = cancelled(exc)
+            conflict = "TransactionConflict" in reasons
+            if not conflict or "ConditionalCheckFailed" in reasons:
+                raise
+            if attempt == _CONFLICT_TRIES - 1:
+                raise
+            time.sleep((10 + secrets.randbelow(40)) * (attempt + 1) / 1000)
 
 
 def cancelled(exc: ClientError) -> list[str | None]:

@@ -18,7 +18,7 @@ def put_tenant(tenant: TenantRecord, api_key: ApiKeyRecord) -> None:
         table.put_new({"pk": tenant_pk(tenant.id), "sk": "TENANT", **tenant.model_dump()}),
         *api_keys.puts(api_key),
     ]
-    table.client().transact_write_items(TransactItems=writes)
+    table.transact(writes)
 
 
 def _aws_account_key(aws_account_id: str) -> table.Key:
@@ -50,7 +50,7 @@ def allow_aws_account(tenant_id: str, aws_account_id: str, created_at: str) -> b
         },
     ]
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise ItemNotFound("tenant", tenant_id) from exc
@@ -80,7 +80,7 @@ def revoke_aws_account(tenant_id: str, aws_account_id: str) -> bool:
         },
     ]
     try:
-        table.client().transact_write_items(TransactItems=writes)
+        table.transact(writes)
     except ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             return False
