@@ -1,5 +1,5 @@
-"""A transaction DynamoDB cancels for a conflict alone is tried again; one whose condition
-failed is not (the caller reads that as what it means)."""
+"""A transaction DynamoDB cancels with no failed condition (a conflict, throttling) is
+tried again; one whose condition failed is not (the caller reads that as what it means)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class _Client:
 def test_given_a_conflict_when_writing_then_the_transaction_is_tried_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake = _Client(_cancelled("None", "TransactionConflict"), _cancelled("TransactionConflict"))
+    fake = _Client(_cancelled("None", "TransactionConflict"), _cancelled("ThrottlingError"))
     monkeypatch.setattr(table, "client", lambda: fake)
 
     table.transact([{}, {}])

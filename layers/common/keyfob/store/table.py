@@ -93,24 +93,21 @@ def refused_item(exc: ClientError) -> dict[str, Any] | None:
     return load(item) if item else None
 
 
-# A transaction DynamoDB cancels because another one was writing the same item (two
-# accounts made at once count up the same integration) is tried again, a few times.
-_CONFLICT_TRIES = 4
+# A transaction DynamoDB cancels with no condition failed (another transaction writing the
+# same item, as when two accounts made at once count up one integration; throttling) says
+# nothing about the data: it is tried again, a few times.
+_CANCELLED_TRIES = 4
 
 
 def transact(writes: list[Any]) -> None:
-    """TransactWriteItems, tried again while DynamoDB cancels it for a conflict only (no
-    condition failed): such a cancellation says nothing about the data."""
-    for attempt in range(_CONFLICT_TRIES):
+    """TransactWriteItems, tried again while DynamoDB cancels it with no failed condition."""
+    for attempt in range(_CANCELLED_TRIES):
         try:
             client().transact_write_items(TransactItems=writes)
             return
         except ClientError as exc:
             reasons = cancelled(exc)
-            conflict = "TransactionConflict" in reasons
-            if not conflict or "ConditionalCheckFailed" in reasons:
-                raise
-            if attempt == _CONFLICT_TRIES - 1:
+            if "ConditionalCheckFailed" in reasons or attempt == _CANCELLED_TRIES - 1:
                 raise
             time.sleep((10 + secrets.randbelow(40)) * (attempt + 1) / 1000)
 
