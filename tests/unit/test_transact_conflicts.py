@@ -47,7 +47,7 @@ def test_given_a_conflict_when_writing_then_the_transaction_is_tried_again(
 def test_given_a_failed_condition_when_writing_then_it_is_raised_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake = _Client(_cancelled("ConditionalCheckFailed", "TransactionConflict"))
+    fake = _Client(_cancelled("ConditionalCheckFailed", "None"))
     monkeypatch.setattr(table, "client", lambda: fake)
 
     with pytest.raises(ClientError):

@@ -93,21 +93,24 @@ def refused_item(exc: ClientError) -> dict[str, Any] | None:
     return load(item) if item else None
 
 
-# A transaction DynamoDB cancels with no condition failed (another transaction writing the
-# same item, as when two accounts made at once count up one integration; throttling) says
-# nothing about the data: it is tried again, a few times.
+# A transaction DynamoDB cancels for a reason other than a failed condition (another
+# transaction writing the same item, as when two accounts made at once count up one
+# integration; throttling) says nothing about the data: it is tried again, a few times.
 _CANCELLED_TRIES = 4
 
 
 def transact(writes: list[Any]) -> None:
-    """TransactWriteItems, tried again while DynamoDB cancels it with no failed condition."""
+    """TransactWriteItems, tried again while a cancellation names any reason besides failed
+    conditions; one whose only reasons are failed conditions is the caller's to read."""
     for attempt in range(_CANCELLED_TRIES):
         try:
             client().transact_write_items(TransactItems=writes)
             return
         except ClientError as exc:
             reasons = cancelled(exc)
-            if "ConditionalCheckFailed" in reasons or attempt == _CANCELLED_TRIES - 1:
+            if set(reasons) <= {"ConditionalCheckFailed", "None", None}:
+                raise
+            if attempt == _CANCELLED_TRIES - 1:
                 raise
             time.sleep((10 + secrets.randbelow(40)) * (attempt + 1) / 1000)
 
