@@ -136,3 +136,29 @@ class Family(ABC):
         from keyfob.auth.upstream import probe
 
         return probe(api, self.apply(scheme, credential), params)
+
+
+class Minted(Family):
+    """A family whose token is bought again, whenever it is due, with the credential's own
+    secret fields (client credentials, a JWT assertion, an exchange): no redirect, no
+    refresh token."""
+
+    redirects = False
+    renews = True
+    renews_itself = True
+
+    @abstractmethod
+    def mint(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+        """A new token set, with the secret fields it was bought with kept beside it."""
+
+    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
+        return Begun(credential=self.mint(context, secret))
+
+    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+        return self.mint(context, credential)
+
+
+def secret_fields(scheme: SchemeSpec, credential: Mapping[str, Any]) -> dict[str, Any]:
+    """The credential's secret connection fields: what buys the next token."""
+    names = {f.name for f in scheme.connection_fields if f.secret}
+    return {k: v for k, v in credential.items() if k in names}

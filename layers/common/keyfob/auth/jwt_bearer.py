@@ -14,7 +14,7 @@ from typing import Any
 
 from keyfob import catalog
 from keyfob.auth import token_endpoint
-from keyfob.auth.base import Begun, Context, Family, GrantError
+from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.keys import signing_key
 from keyfob.auth.oauth2 import resolve, token_set
 from keyfob.catalog import JwtBearerSpec, SchemeSpec
@@ -89,18 +89,11 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         raise GrantError("token endpoint response had no access_token")
     answer.pop("refresh_token", None)  # RFC 7523 grants are made again, never refreshed
     tokens = token_set(answer, oauth.token_lifetime_seconds)
-    secret_names = {f.name for f in scheme.connection_fields if f.secret}
-    return {**{k: v for k, v in credential.items() if k in secret_names}, **tokens}
+    return {**secret_fields(scheme, credential), **tokens}
 
 
-class JwtBearer(Family):
-    redirects = False
-    renews = True
+class JwtBearer(Minted):
     revocable = False
-    renews_itself = True
 
-    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
-        return Begun(credential=_token(context, secret))
-
-    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+    def mint(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         return _token(context, credential)

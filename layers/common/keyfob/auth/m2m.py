@@ -11,7 +11,7 @@ from typing import Any
 
 from keyfob import catalog
 from keyfob.auth import oauth2
-from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
+from keyfob.auth.base import Context, GrantError, Minted, RevocationStatus
 from keyfob.auth.keys import signing_key_problem
 
 _SECRETS = ("client_secret", "private_key")
@@ -50,16 +50,10 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
     return {**{k: credential[k] for k in _SECRETS if credential.get(k)}, **tokens}
 
 
-class ClientCredentials(Family):
-    redirects = False
-    renews = True
+class ClientCredentials(Minted):
     revocable = True
-    renews_itself = True
 
-    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
-        return Begun(credential=_token(context, secret))
-
-    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+    def mint(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         return _token(context, credential)
 
     def revoke(

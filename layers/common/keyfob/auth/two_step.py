@@ -12,7 +12,7 @@ from typing import Any
 
 from keyfob import catalog
 from keyfob.auth import token_endpoint
-from keyfob.auth.base import Begun, Context, Family, GrantError
+from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.oauth2 import resolve, token_set
 from keyfob.catalog import Exchange, SchemeSpec
 from keyfob.core.ids import now
@@ -86,18 +86,11 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         {"access_token": token, **({"expires_in": lifetime} if lifetime else {})},
         oauth.token_lifetime_seconds,
     )
-    secret_names = {f.name for f in scheme.connection_fields if f.secret}
-    return {**{k: v for k, v in credential.items() if k in secret_names}, **tokens}
+    return {**secret_fields(scheme, credential), **tokens}
 
 
-class TwoStep(Family):
-    redirects = False
-    renews = True
+class TwoStep(Minted):
     revocable = False
-    renews_itself = True
 
-    def begin(self, context: Context, secret: Mapping[str, Any], redirect_uri: str) -> Begun:
-        return Begun(credential=_token(context, secret))
-
-    def refresh(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
+    def mint(self, context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         return _token(context, credential)
