@@ -16,16 +16,7 @@ from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.oauth2 import resolve, token_set
 from keyfob.catalog import Exchange, SchemeSpec
 from keyfob.core.ids import now
-
-
-def _at(payload: Any, path: str | None) -> Any:
-    if path is None:
-        return None
-    for part in path.split("."):
-        if not isinstance(payload, dict):
-            return None
-        payload = payload.get(part)
-    return payload
+from keyfob.core.nesting import dotted
 
 
 def _filled(template: Any, values: dict[str, str]) -> Any:
@@ -41,10 +32,10 @@ def _filled(template: Any, values: dict[str, str]) -> Any:
 
 def _lifetime(exchange: Exchange, answer: dict[str, Any]) -> int | None:
     """Seconds the token lives, from the answer's lifetime or its expiry, if it says."""
-    seconds = _at(answer, exchange.expires_in_path)
+    seconds = dotted(answer, exchange.expires_in_path)
     if isinstance(seconds, int | float | str) and str(seconds).isdigit():
         return int(seconds)
-    expiry = _at(answer, exchange.expires_at_path)
+    expiry = dotted(answer, exchange.expires_at_path)
     if isinstance(expiry, int | float) or (isinstance(expiry, str) and expiry.isdigit()):
         moment = datetime.fromtimestamp(int(expiry), UTC)
     elif isinstance(expiry, str):
@@ -78,7 +69,7 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         username, password = exchange.basic_auth
         request["auth"] = (values[username], values[password])
     answer = token_endpoint.call(exchange.method, oauth.token_url, **request)
-    token = _at(answer, exchange.token_path)
+    token = dotted(answer, exchange.token_path)
     if not isinstance(token, str) or not token:
         raise GrantError(f"token endpoint answered no token at {exchange.token_path}")
     lifetime = _lifetime(exchange, answer)

@@ -20,6 +20,7 @@ from keyfob import catalog
 from keyfob.catalog import App, SchemeSpec
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
+from keyfob.core.nesting import dotted
 from keyfob.models.settings import ApiSettings
 from keyfob.models.types import set_fields
 from keyfob.security import http
@@ -136,16 +137,6 @@ def placed(scheme: SchemeSpec, values: Mapping[str, Any]) -> Credential:
     return Credential({}, {placement.name: value}, tuple(secrets))
 
 
-def _field(payload: Any, path: str | None) -> Any:
-    if path is None:
-        return None
-    for part in path.split("."):
-        if not isinstance(payload, dict):
-            return None
-        payload = payload.get(part)
-    return payload
-
-
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
@@ -194,10 +185,10 @@ def probe(api: ApiSettings, credential: Credential, params: Mapping[str, str]) -
         payload = json.loads(body) if len(body) <= _MAX_ANSWER else None
     except ValueError:
         payload = None
-    if spec.ok_field and not _field(payload, spec.ok_field):
+    if spec.ok_field and not dotted(payload, spec.ok_field):
         return ProbeResult("rejected", message=f"the app answered {spec.ok_field}: false")
     return ProbeResult(
         "valid",
-        account_id=_text(_field(payload, spec.id_field)),
-        display_name=_text(_field(payload, spec.name_field)),
+        account_id=_text(dotted(payload, spec.id_field)),
+        display_name=_text(dotted(payload, spec.name_field)),
     )

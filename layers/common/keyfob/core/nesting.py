@@ -1,6 +1,6 @@
-"""How deep a JSON value nests. Python's json parses deeper than it can serialise back
-(or than pydantic validates): values from outside are held to a depth Keyfob can
-always handle."""
+"""Reading nested JSON from outside: how deep a value nests (Python's json parses deeper
+than it can serialise back, or than pydantic validates: values from outside are held to
+a depth Keyfob can always handle), and the value at a dotted path."""
 
 from __future__ import annotations
 
@@ -21,3 +21,14 @@ def shallow(value: Any, max_depth: int = MAX_DEPTH) -> bool:
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
     return True
+
+
+def dotted(payload: Any, path: str | None) -> Any:
+    """The value at ``path`` (``result.id``) in a JSON answer; None where it has none."""
+    if path is None:
+        return None
+    for part in path.split("."):
+        if not isinstance(payload, dict):
+            return None
+        payload = payload.get(part)
+    return payload
