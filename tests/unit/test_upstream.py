@@ -17,6 +17,7 @@ from keyfob.auth import upstream
 from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
+from keyfob.core.nesting import dotted
 from keyfob.models.settings import ApiSettings
 
 
@@ -60,7 +61,7 @@ def test_basic_placement_without_a_password() -> None:
     [("id", 7), ("user.id", "u"), ("user.missing", None), ("id.deeper", None), (None, None)],
 )
 def test_dotted_fields(path: str | None, expected: object) -> None:
-    assert upstream._field({"id": 7, "user": {"id": "u"}}, path) == expected
+    assert dotted({"id": 7, "user": {"id": "u"}}, path) == expected
 
 
 def test_given_an_override_then_it_replaces_the_catalogs_base_and_identity() -> None:
