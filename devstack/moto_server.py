@@ -11,10 +11,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from .moto_dynamodb import SerialWrites, roll_back_per_item
 from .template import DEFAULT_REGION
-
-_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-_DYNAMODB_WRITES = {f"DynamoDB_20120810.{operation}" for operation in _WRITES}
 
 
 def serve(
@@ -53,32 +51,17 @@ def use_local_endpoint(endpoint_url: str, *, dummy_credentials: bool) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
 
 
-class _SerialWrites:
-    """moto's app with DynamoDB's write operations one at a time: DynamoDB serialises the
-    writes to an item, moto's server does not (a transaction's condition checks and
-    writes interleave with other writes), so a race a test provokes could pass unnoticed."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app, self.lock = app, threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") not in _DYNAMODB_WRITES:
-            return self.app(environ, start_response)
-        with self.lock:
-            return list(self.app(environ, start_response))
-
-
 class EmbeddedAWS:
-    """moto's server on a free loopback port, started on creation, DynamoDB writes
-    serialised unless ``serialize_writes=False``. moto keeps its state in module globals:
-    every server in one process shares it."""
+    """moto's server on a free loopback port, started on creation, its DynamoDB made to
+    behave like DynamoDB where our tests see it (moto_dynamodb). moto keeps its state in
+    module globals: every server in one process shares it."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serialize_writes: bool = True):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
         from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
 
-        app = moto.DomainDispatcherApplication(moto.create_backend_app)
-        wrapped = _SerialWrites(app) if serialize_writes else app
-        self._server = serve(wrapped, host, port, request_handler=moto.MotoRequestHandler)
+        roll_back_per_item()
+        app = SerialWrites(moto.DomainDispatcherApplication(moto.create_backend_app))
+        self._server = serve(app, host, port, request_handler=moto.MotoRequestHandler)
         self.endpoint_url = f"http://{host}:{self._server.server_port}"
 
     def stop(self) -> None:

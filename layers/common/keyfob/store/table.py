@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 
 from keyfob.core import aws
 from keyfob.core.config import settings
+from keyfob.core.observability import logger
 from keyfob.store.attributes import deserialize, serialize
 from keyfob.store.errors import InvalidCursor
 
@@ -110,6 +111,8 @@ def transact(writes: list[Any]) -> None:
             reasons = cancelled(exc)
             if set(reasons) <= {"ConditionalCheckFailed", "None", None}:
                 raise
+            # The reasons' codes only: a message can quote the item a condition saw.
+            logger.warning("transaction cancelled", extra={"reasons": reasons, "try": attempt})
             if attempt == _CANCELLED_TRIES - 1:
                 raise
             time.sleep((10 + secrets.randbelow(40)) * (attempt + 1) / 1000)
