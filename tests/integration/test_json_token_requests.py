@@ -1,0 +1,157 @@
+"""A provider that takes only JSON bodies at its token and revocation endpoints (Square,
+Atlassian; Miro's and FreshBooks' revocation), end to end over loopback: connected
+through the local gateway, refreshed by the scheduled run, proxied, and revoked, against
+an Authlib authorization server that reads JSON and answers a form with a 400."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.gateway import Gateway
+from devstack.oauth_json import JsonOAuthServer
+from tests.conftest import Api, Tenant
+from tests.integration.flows import (
+    PAST,
+    authorize,
+    callback,
+    connect,
+    credentials,
+    query_of,
+    run_sweep,
+    set_stored,
+    start,
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture(scope="module")
+def json_server() -> Iterator[JsonOAuthServer]:
+    server = JsonOAuthServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provider(json_server: JsonOAuthServer) -> JsonOAuthServer:
+    json_server.reset()
+    return json_server
+
+
+def settings(provider: JsonOAuthServer, json: bool = True) -> dict[str, Any]:
+    """The integration's OAuth settings for the provider: the client's secret in the body
+    (as Square and Atlassian take it), and the provider's own revocation call taking the
+    client and the refresh token as one JSON object (FreshBooks')."""
+    revocation = {
+        "url": provider.revocation_url,
+        "token": "refresh_token",
+        "token_in": "json" if json else "form",
+        "client_auth": "body",
+    }
+    return {
+        "token_request_format": "json" if json else "form",
+        "revocation_url": None,
+        "revocation": revocation,
+    }
+
+
+def test_a_json_only_provider_is_connected_refreshed_proxied_and_revoked(
+    api: Api, anonymous: Api, provider: JsonOAuthServer, tenant: Tenant, gateway: Gateway
+) -> None:
+    # Given an integration that sends the provider's token requests as JSON
+    started = connect(
+        api,
+        anonymous,
+        provider,
+        auth_method="client_secret_post",
+        oauth=settings(provider),
+        api_settings={"base_url": provider.api_url},
+    )
+    account_id = started.account["id"]
+    # Then the code was exchanged with one JSON object, the client's secret in it
+    (exchange,) = provider.token_requests
+    assert exchange["content_type"] == "application/json"
+    assert exchange["grant_type"] == "authorization_code"
+    assert exchange["form"]["client_secret"] == started.client_secret
+    assert exchange["form"]["code_verifier"]
+    first = credentials(api, account_id)
+    assert first["access_token"] == provider.issued_tokens[-1]["access_token"]
+
+    # When its token falls due and the scheduled run comes
+    set_stored(tenant.id, account_id, due_at=PAST)
+    counts = run_sweep(gateway)
+
+    # Then it was refreshed with a JSON body, and the new tokens are the account's
+    assert counts["TokensRefreshed"] >= 1, counts
+    (refresh,) = provider.token_requests[1:]
+    assert (refresh["content_type"], refresh["grant_type"]) == ("application/json", "refresh_token")
+    assert refresh["form"]["refresh_token"] == first["refresh_token"]
+    fresh = credentials(api, account_id)
+    assert (
+        fresh["access_token"] == provider.issued_tokens[-1]["access_token"] != first["access_token"]
+    )
+
+    # When the app calls the provider's API through the account
+    response = api.post(
+        f"/v1/connected_accounts/{account_id}/proxy", json={"method": "GET", "path": "/me"}
+    )
+
+    # Then the call carries the refreshed token
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == 200
+    assert response.json()["body"]["login"] == "keyfob-tester"
+    assert (
+        provider.api_requests[-1]["headers"]["Authorization"] == f"Bearer {fresh['access_token']}"
+    )
+
+    # When the account is deleted
+    response = api.delete(f"/v1/connected_accounts/{account_id}")
+
+    # Then the grant was revoked at the provider with a JSON body, and ended there
+    assert response.json()["revocation"] == {"status": "revoked", "message": None}
+    assert provider.revocations == [fresh["refresh_token"]]
+    assert provider.refused_forms == []
+    assert provider.by_access[fresh["access_token"]].is_revoked()
+
+
+def test_form_bodies_are_refused_by_the_json_only_provider(
+    api: Api, anonymous: Api, provider: JsonOAuthServer
+) -> None:
+    # Given the same provider and an integration that keeps RFC 6749's form
+    started = start(
+        api, provider, auth_method="client_secret_post", oauth=settings(provider, json=False)
+    )
+
+    # When the user authorizes and comes back
+    response = callback(anonymous, authorize(started))
+
+    # Then the code exchange was refused, and the account failed without tokens
+    assert query_of(response.headers["Location"])["status"] == "FAILED"
+    account = api.get(f"/v1/connected_accounts/{started.account['id']}").json()
+    assert account["status"] == "FAILED"
+    assert "invalid_request" in account["status_reason"]
+    assert provider.refused_forms == [("/token", FORM)]
+    assert provider.token_requests == []
+    assert provider.issued_tokens == []
+
+
+def test_a_form_revocation_is_refused_and_reported_as_failed(
+    api: Api, anonymous: Api, provider: JsonOAuthServer
+) -> None:
+    # Given an account connected with JSON token requests but a form revocation call
+    oauth = {**settings(provider, json=False), "token_request_format": "json"}
+    started = connect(api, anonymous, provider, auth_method="client_secret_post", oauth=oauth)
+
+    # When it is deleted
+    response = api.delete(f"/v1/connected_accounts/{started.account['id']}")
+
+    # Then the provider refused the form, and the revocation says so
+    assert response.json()["revocation"] == {
+        "status": "failed",
+        "message": "revocation endpoint returned HTTP 400",
+    }
+    assert provider.refused_forms == [("/revoke", FORM)]
+    assert provider.revocations == []
