@@ -12,7 +12,7 @@ from authlib.oauth2.auth import ClientAuth, encode_client_secret_post
 from pydantic import ValidationError
 
 from keyfob.auth.oauth2_session import json_body
-from keyfob.catalog import Revocation, SchemeSpec
+from keyfob.catalog import AuthScheme, Revocation, SchemeSpec, get_app
 from keyfob.catalog.check import check
 
 BEARER = {"location": "header", "name": "Authorization", "prefix": "Bearer ", "field": "token"}
@@ -120,3 +120,50 @@ def test_given_the_json_method_then_the_authenticated_form_is_sent_as_one_json_o
     }
     assert uri == "https://acme.example.com/token"
 
+
+# --- the apps that take JSON -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slug", "fmt"),
+    [
+        ("square", "json"),
+        ("jira", "json"),
+        ("confluence", "json"),
+        ("miro", "form"),
+        ("freshbooks", "form"),
+    ],
+)
+def test_given_the_catalog_then_json_token_requests_are_where_the_docs_say(
+    slug: str, fmt: str
+) -> None:
+    assert get_app(slug).scheme(AuthScheme.OAUTH2).token_request_format == fmt
+
+
+def test_given_square_then_revocation_sends_json_with_the_secret_in_a_client_header() -> None:
+    revocation = get_app("square").scheme(AuthScheme.OAUTH2).revocation
+    assert revocation is not None
+
+    assert (revocation.method, revocation.url) == (
+        "POST",
+        "https://connect.squareup.com/oauth2/revoke",
+    )
+    assert (revocation.token, revocation.token_in, revocation.token_param) == (
+        "access_token",
+        "json",
+        "access_token",
+    )
+    assert (revocation.client_auth, revocation.client_params[0]) == ("client_header", "client_id")
+
+
+def test_given_miro_then_revocation_is_v2_with_the_client_in_the_json_body() -> None:
+    revocation = get_app("miro").scheme(AuthScheme.OAUTH2).revocation
+    assert revocation is not None
+
+    assert (revocation.method, revocation.url) == ("POST", "https://api.miro.com/v2/oauth/revoke")
+    assert (revocation.token_in, revocation.token_param, revocation.client_auth) == (
+        "json",
+        "accessToken",
+        "body",
+    )
+    assert revocation.client_params == ("clientId", "clientSecret")
