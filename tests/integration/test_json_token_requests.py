@@ -5,6 +5,7 @@ an Authlib authorization server that reads JSON and answers a form with a 400.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,18 +42,18 @@ def provider(json_server: JsonOAuthServer) -> JsonOAuthServer:
     return json_server
 
 
-def settings(provider: JsonOAuthServer, json: bool = True) -> dict[str, Any]:
+def settings(provider: JsonOAuthServer, as_json: bool = True) -> dict[str, Any]:
     """The integration's OAuth settings for the provider: the client's secret in the body
     (as Square and Atlassian take it), and the provider's own revocation call taking the
     client and the refresh token as one JSON object (FreshBooks')."""
     revocation = {
         "url": provider.revocation_url,
         "token": "refresh_token",
-        "token_in": "json" if json else "form",
+        "token_in": "json" if as_json else "form",
         "client_auth": "body",
     }
     return {
-        "token_request_format": "json" if json else "form",
+        "token_request_format": "json" if as_json else "form",
         "revocation_url": None,
         "revocation": revocation,
     }
@@ -122,7 +123,7 @@ def test_form_bodies_are_refused_by_the_json_only_provider(
 ) -> None:
     # Given the same provider and an integration that keeps RFC 6749's form
     started = start(
-        api, provider, auth_method="client_secret_post", oauth=settings(provider, json=False)
+        api, provider, auth_method="client_secret_post", oauth=settings(provider, as_json=False)
     )
 
     # When the user authorizes and comes back
@@ -142,7 +143,7 @@ def test_a_form_revocation_is_refused_and_reported_as_failed(
     api: Api, anonymous: Api, provider: JsonOAuthServer
 ) -> None:
     # Given an account connected with JSON token requests but a form revocation call
-    oauth = {**settings(provider, json=False), "token_request_format": "json"}
+    oauth = {**settings(provider, as_json=False), "token_request_format": "json"}
     started = connect(api, anonymous, provider, auth_method="client_secret_post", oauth=oauth)
 
     # When it is deleted
@@ -155,3 +156,33 @@ def test_a_form_revocation_is_refused_and_reported_as_failed(
     }
     assert provider.refused_forms == [("/revoke", FORM)]
     assert provider.revocations == []
+
+
+def test_a_revocation_call_with_the_client_header_sends_squares_json(
+    api: Api, anonymous: Api, provider: JsonOAuthServer
+) -> None:
+    # Given a provider revoking as Square does: the access token and the client id in a
+    # JSON body, the client secret in `Authorization: Client <secret>` (its API here takes
+    # that secret as a key, so that the call is answered only if it carries it)
+    own_call = {
+        "url": f"{provider.api_url}/oauth2/revoke",
+        "token_in": "json",
+        "token_param": "access_token",
+        "client_auth": "client_header",
+    }
+    oauth = {"token_request_format": "json", "revocation_url": None, "revocation": own_call}
+    started = connect(api, anonymous, provider, auth_method="client_secret_post", oauth=oauth)
+    provider.register_api_key(started.client_secret)
+    access_token = credentials(api, started.account["id"])["access_token"]
+    client_id = provider.token_requests[0]["client_id"]
+
+    # When the account is deleted
+    response = api.delete(f"/v1/connected_accounts/{started.account['id']}")
+
+    # Then the call went with Square's shape, and was answered
+    assert response.json()["revocation"] == {"status": "revoked", "message": None}
+    (call,) = provider.api_requests
+    assert (call["method"], call["path"]) == ("POST", "/oauth2/revoke")
+    assert call["headers"]["Authorization"] == f"Client {started.client_secret}"
+    assert call["headers"]["Content-Type"] == "application/json"
+    assert json.loads(call["body"]) == {"access_token": access_token, "client_id": client_id}
