@@ -186,3 +186,40 @@ def test_a_revocation_call_with_the_client_header_sends_squares_json(
     assert call["headers"]["Authorization"] == f"Client {started.client_secret}"
     assert call["headers"]["Content-Type"] == "application/json"
     assert json.loads(call["body"]) == {"access_token": access_token, "client_id": client_id}
+
+
+def test_a_token_request_format_that_cannot_apply_is_a_4xx_naming_it(
+    api: Api, provider: JsonOAuthServer
+) -> None:
+    before = api.get("/v1/integrations").json()["items"]
+    # A JSON body for a JWT bearer grant, whose token request is not Authlib's code flow
+    response = api.post(
+        "/v1/integrations",
+        json={
+            "app": "google",
+            "auth_scheme": "JWT_BEARER",
+            "oauth": {"token_url": provider.token_url, "token_request_format": "json"},
+        },
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_oauth_settings"
+    assert [i["field"] for i in error["details"]["invalid"]] == ["oauth.token_request_format"]
+    # A format that is neither form nor json
+    response = api.post(
+        "/v1/integrations",
+        json={
+            "app": "oauth2",
+            "auth_scheme": "OAUTH2",
+            "credentials": {"client_id": "c", "client_secret": "s"},
+            "oauth": {
+                "authorization_url": provider.authorization_url,
+                "token_url": provider.token_url,
+                "token_request_format": "xml",
+            },
+        },
+    )
+    assert response.status_code == 422, response.text
+    assert "token_request_format" in response.text
+    # And nothing was written
+    assert api.get("/v1/integrations").json()["items"] == before

@@ -88,7 +88,7 @@ def effective_settings(
     ):
         invalid.append({"field": "oauth.revocation.url", "reason": problem})
     if merged.token_request_format == "json" and scheme.type not in _AUTHLIB_MADE:
-        reason = f"a {scheme.type.value} token request is not OAuth 2.0's: form only"
+        reason = f"{scheme.type.value} token requests are sent as a form only"
         invalid.append({"field": "oauth.token_request_format", "reason": reason})
     if missing or invalid:
         raise Invalid(
