@@ -223,3 +223,50 @@ def test_a_token_request_format_that_cannot_apply_is_a_4xx_naming_it(
     assert "token_request_format" in response.text
     # And nothing was written
     assert api.get("/v1/integrations").json()["items"] == before
+
+
+def test_client_credentials_are_exchanged_as_json_too(api: Api, provider: JsonOAuthServer) -> None:
+    # Given a machine client at the JSON-only provider, and an integration sending JSON
+    client_id, secret = provider.register_client(
+        redirect_uris=[],
+        token_endpoint_auth_method="client_secret_post",
+        grant_types=("client_credentials",),
+    )
+    created = api.post(
+        "/v1/integrations",
+        json={
+            "app": "oauth2",
+            "auth_scheme": "OAUTH2_CLIENT_CREDENTIALS",
+            "credentials": {"scopes": ["read"]},
+            "oauth": {
+                "token_url": provider.token_url,
+                "token_endpoint_auth_method": "client_secret_post",
+                "token_request_format": "json",
+            },
+            "api": {"base_url": provider.api_url},
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    # When a connection is made with the client's id and secret
+    response = api.post(
+        "/v1/connected_accounts",
+        json={
+            "integration_id": created.json()["id"],
+            "entity_id": "robot-1",
+            "params": {"client_id": client_id, "client_secret": secret},
+        },
+    )
+
+    # Then the token was bought with one JSON object, and the account uses it
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "ACTIVE"
+    (grant,) = provider.token_requests
+    assert (grant["content_type"], grant["grant_type"]) == (
+        "application/json",
+        "client_credentials",
+    )
+    assert (grant["form"]["client_id"], grant["form"]["client_secret"]) == (client_id, secret)
+    token = credentials(api, response.json()["id"])["access_token"]
+    assert token == provider.issued_tokens[-1]["access_token"]
+    assert provider.refused_forms == []
