@@ -41,6 +41,7 @@ $(CHECKOV):
 
 lint: $(STAMP) $(TS_DEPS) $(CHECKOV)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m tools.openapi --check
