@@ -8,6 +8,12 @@
   the table (0.5 s at 5,000 items), so late in a test run, with writes queued behind one
   another, a transaction outlasted the SDK's read timeout. Per-item rollback is exact here
   because no other write runs meanwhile.
+- A Query does not sort the whole table first. moto's Query lists the table's items through
+  a method that sorts all of them, then keeps the matches and sorts those by the key it
+  answers in: on a table of 100,000 items a page took seconds, past the SDK's timeout. The
+  matches' own sort is a total order (the table's key ends it), so the answer is the same.
+  Two strings or two binaries compare by their values directly, as moto's own comparison
+  ends up doing after building a cast copy of each for every comparison.
 - A TransactWriteItems retried with the same ClientRequestToken succeeds without applying
   twice, as DynamoDB's does for ten minutes. moto ignores the token: when the SDK retried a
   transaction whose answer came too late, moto applied it again and its own first write
@@ -20,6 +26,7 @@ import copy
 import hashlib
 import io
 import json
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +38,15 @@ _TRANSACT = "DynamoDB_20120810.TransactWriteItems"
 TOKEN_SECONDS = 600  # how long DynamoDB honours a ClientRequestToken
 
 WSGIApp = Callable[..., Iterable[bytes]]
+_SCALARS = ("S", "B")
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "__eq__": operator.eq,
+    "__ne__": operator.ne,
+    "__lt__": operator.lt,
+    "__le__": operator.le,
+    "__gt__": operator.gt,
+    "__ge__": operator.ge,
+}
 
 
 class SerialWrites:
@@ -90,6 +106,52 @@ def _mismatch(start_response: Any) -> list[bytes]:
         "request.",
     }
     return [json.dumps(error).encode()]
+
+
+def unsorted_query_scans() -> None:
+    """Make moto's Query go through the table's items unsorted (see the module's notes)."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "unsorted", False):
+        return
+    query, all_items = Table.query, Table.all_items
+    querying = threading.local()
+
+    def unsorted_query(table: Any, *args: Any, **kwargs: Any) -> Any:
+        querying.active = True
+        try:
+            return query(table, *args, **kwargs)
+        finally:
+            querying.active = False
+
+    def items_for(table: Any) -> list[Any]:
+        if not getattr(querying, "active", False):
+            return all_items(table)
+        if table.range_key_attr:
+            return [item for group in table.items.values() for item in group.values()]
+        return list(table.items.values())
+
+    unsorted_query.unsorted = True  # type: ignore[attr-defined]
+    Table.query = unsorted_query  # type: ignore[method-assign,assignment]
+    Table.all_items = items_for  # type: ignore[method-assign,assignment]
+    _compare_scalars_directly()
+
+
+def _compare_scalars_directly() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def direct(name: str, compare: Callable[[Any, Any], bool]) -> None:
+        moto_compare = getattr(DynamoType, name)
+
+        def comparison(left: Any, right: Any) -> bool:
+            if isinstance(right, DynamoType) and left.type == right.type in _SCALARS:
+                return compare(left.value, right.value)
+            return bool(moto_compare(left, right))
+
+        setattr(DynamoType, name, comparison)
+
+    for name, compare in _COMPARISONS.items():
+        direct(name, compare)
 
 
 def roll_back_per_item() -> None:

@@ -1,6 +1,7 @@
 """moto's server, as the local stack runs it (devstack.moto_dynamodb: writes one at a time,
-a transaction's rollback per item), every request held ``latency_ms`` first as AWS's network
-and service time would hold it (threaded: calls overlap).
+a transaction's rollback per item, queries without sorting the table), every request held
+``latency_ms`` first as AWS's network and service time would hold it (threaded: calls
+overlap).
 
 Usage: latent_moto.py PORT LATENCY_MS
 """
@@ -18,12 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from moto.moto_server import werkzeug_app as moto
 from werkzeug.serving import run_simple
 
-from devstack.moto_dynamodb import SerialWrites, roll_back_per_item
+from devstack.moto_dynamodb import SerialWrites, roll_back_per_item, unsorted_query_scans
 
 
 def main(port: int, latency_ms: float) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     roll_back_per_item()
+    unsorted_query_scans()
     app = SerialWrites(moto.DomainDispatcherApplication(moto.create_backend_app))
 
     def latent(environ: dict[str, Any], start_response: Any) -> Any:

@@ -141,3 +141,61 @@ def test_a_cancelled_transaction_retried_with_its_token_runs_again(
     dynamodb.transact_write_items(TransactItems=writes, ClientRequestToken=token)
     # Then it ran this time (a token remembers only what succeeded)
     assert _item(dynamodb, table, "counter") == {**_key("counter"), "n": {"N": "1"}}
+
+
+def test_a_query_answers_in_key_order_page_by_page(dynamodb: Any) -> None:
+    # Given a table with an index, its items written in no particular order
+    name = f"moto-order-{secrets.token_hex(4)}"
+    strings = ("pk", "sk", "shard", "due")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in strings],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "due",
+                "KeySchema": [
+                    {"AttributeName": "shard", "KeyType": "HASH"},
+                    {"AttributeName": "due", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    numbers = list(range(60))
+    secrets.SystemRandom().shuffle(numbers)
+    for n in numbers:
+        item = {"pk": f"T#{n % 3}", "sk": f"A#{n:03d}", "shard": f"S#{n % 2}", "due": f"{n % 7}"}
+        dynamodb.put_item(TableName=name, Item={k: {"S": v} for k, v in item.items()})
+
+    def pages(**query: Any) -> list[tuple[str, ...]]:
+        seen: list[tuple[str, ...]] = []
+        while True:
+            answer = dynamodb.query(TableName=name, Limit=4, **query)
+            seen += [tuple(i[k]["S"] for k in ("pk", "sk")) for i in answer["Items"]]
+            if "LastEvaluatedKey" not in answer:
+                return seen
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    # When it is queried by its index and by its key, a page of four at a time
+    by_index = pages(
+        IndexName="due",
+        KeyConditionExpression="shard = :s AND due <= :d",
+        ExpressionAttributeValues={":s": {"S": "S#1"}, ":d": {"S": "4"}},
+    )
+    backwards = pages(
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "T#2"}},
+        ScanIndexForward=False,
+    )
+    # Then they come in key order (moto breaks ties on the index key by the table's key)
+    odd = [n for n in range(60) if n % 2 and n % 7 <= 4]
+    assert by_index == [
+        (f"T#{n % 3}", f"A#{n:03d}") for n in sorted(odd, key=lambda n: (n % 7, n % 3, n))
+    ]
+    assert backwards == [("T#2", f"A#{n:03d}") for n in range(59, -1, -1) if n % 3 == 2]
+    dynamodb.delete_table(TableName=name)
