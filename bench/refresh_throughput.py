@@ -178,12 +178,15 @@ def main() -> int:
         if BACKLOG:
             prepare(max(SHARD_COUNTS), dynamodb, others)
             seeded = timed_seed(provider)
-            failures = [f for n in SHARD_COUNTS for f in measure(n, provider, seeded, drain=False)]
+            failures, due = [], ACCOUNTS
+            for shards in SHARD_COUNTS:
+                found, refreshed = measure(shards, provider, seeded, due, drain=False)
+                failures, due = failures + found, due - refreshed
         else:
             failures = []
             for shards in SHARD_COUNTS:
                 prepare(shards, dynamodb, others)
-                failures += measure(shards, provider, timed_seed(provider), drain=True)
+                failures += measure(shards, provider, timed_seed(provider), ACCOUNTS, drain=True)[0]
     finally:
         for process in processes:
             stop(process)
@@ -264,9 +267,11 @@ def scheduled_run(workers: int, physical: int) -> dict[str, Any]:
     }
 
 
-def measure(shards: int, provider: str, seeded: float, *, drain: bool) -> list[str]:
-    """Work the due index with ``shards`` workers: until none is due (``drain``), or one
-    run on what is due; print what it did; the count failures."""
+def measure(
+    shards: int, provider: str, seeded: float, due: int, *, drain: bool
+) -> tuple[list[str], int]:
+    """Work the ``due`` accounts with ``shards`` workers: until none is due (``drain``), or
+    one run; print what it did; the count failures, and how many it refreshed."""
     import requests
 
     physical = int(os.environ["KEYFOB_DUE_SHARDS"])
@@ -279,15 +284,14 @@ def measure(shards: int, provider: str, seeded: float, *, drain: bool) -> list[s
     counts = sum((r["counts"] for r in runs), Counter())
     made = sum((r["calls"] for r in runs), Counter())
     elapsed = sum(r["elapsed"] for r in runs)
-    refreshed, taken, left = (
-        counts["TokensRefreshed"],
-        counts["DueAccounts"],
-        runs[-1]["counts"]["DueLeftForNextRun"],
-    )
+    refreshed, taken = counts["TokensRefreshed"], counts["DueAccounts"]
+    # A run out of time stops reading its shard (DueLeftForNextRun is 1 then), and a
+    # refresh that failed backs off: what is still due is counted from the seed.
+    stopped, left = runs[-1]["counts"]["DueLeftForNextRun"], due - refreshed
     per = {service: made[service] / max(taken, 1) for service in ("dynamodb", "kms", "events")}
     print(
         f"  {shards:>3} shard(s): {refreshed} refreshed in {len(runs)} run(s), {elapsed:.0f} s"
-        f" of work, {refreshed / elapsed:.0f} accounts/s, {left} left due for the next run"
+        f" of work, {refreshed / elapsed:.1f} accounts/s, {left} still due"
         f" (seeded in {seeded:.0f} s); AWS calls per account taken: DynamoDB"
         f" {per['dynamodb']:.2f}, KMS {per['kms']:.2f}, EventBridge {per['events']:.2f};"
         f" provider token calls {provider_calls}, refresh tokens presented twice {reused}"
@@ -302,7 +306,7 @@ def measure(shards: int, provider: str, seeded: float, *, drain: bool) -> list[s
             f"{shards} shards: {provider_calls} provider calls ({reused} with a refresh"
             f" token presented before) for {taken} accounts taken ({refreshed} refreshed)"
         )
-    if drain and (left or taken < ACCOUNTS):
+    if drain and (stopped or taken < ACCOUNTS):
         failures.append(f"{shards} shards: accounts still due after {len(runs)} runs")
     # Query pages: about a thousand due-index items fit DynamoDB's 1 MB page.
     listed = taken + sum(r["counts"]["DueLeftForNextRun"] for r in runs)
@@ -313,7 +317,7 @@ def measure(shards: int, provider: str, seeded: float, *, drain: bool) -> list[s
         or made["events"] > BUDGET_EVENTS * taken + started
     ):
         failures.append(f"{shards} shards: more AWS calls per account than budgeted")
-    return failures
+    return failures, refreshed
 
 
 if __name__ == "__main__":
