@@ -10,7 +10,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from keyfob.auth import authorization, oauth2
 from keyfob.auth.base import Context
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 from keyfob.models.records import IntegrationRecord
 from keyfob.models.settings import OAuthSettings
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from keyfob.catalog import SchemeSpec
+from keyfob.catalog.schema import SchemeSpec
 from keyfob.models.mcp import Grant
 from keyfob.models.records import IntegrationRecord
 from keyfob.models.settings import ApiSettings

@@ -20,11 +20,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from keyfob import catalog
 from keyfob.auth.authorization import RESERVED, authorization_url
 from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
-from keyfob.catalog import App, AuthScheme, SchemeSpec
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import template_problem
+from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import iso, now
 from keyfob.models.settings import OAuthSettings
@@ -103,7 +104,7 @@ def resolve(endpoints: OAuthSettings, params: Mapping[str, str]) -> OAuthSetting
     """Fill {placeholders} (a Zendesk subdomain, a Shopify shop) from connection params."""
     return endpoints.model_copy(
         update={
-            name: catalog.fill(url, dict(params))
+            name: loader.fill(url, dict(params))
             for name in _URL_FIELDS
             if (url := getattr(endpoints, name))
         }
@@ -373,7 +374,7 @@ def _own_revocation(context: Context, oauth: OAuthSettings, token: str) -> reque
     client_id = context.integration.client_id or ""
     assert custom is not None
     headers = {"Accept": "application/json", **custom.headers}
-    url = catalog.fill(
+    url = loader.fill(
         custom.url, {"client_id": quote(client_id, safe=""), "token": quote(token, safe="")}
     )
     auth = (client_id, context.client_secret) if custom.client_auth == "basic" else None

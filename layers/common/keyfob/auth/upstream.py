@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from keyfob import catalog
-from keyfob.catalog import App, SchemeSpec
+from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
+from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.core.nesting import dotted
 from keyfob.models.settings import ApiSettings
@@ -149,9 +149,9 @@ def probe(api: ApiSettings, credential: Credential, params: Mapping[str, str]) -
 
     spec = api.identity
     assert spec is not None
-    url = catalog.fill(spec.path, dict(params))
+    url = loader.fill(spec.path, dict(params))
     if url.startswith("/"):
-        base = catalog.fill(api.base_url or "", dict(params)).rstrip("/")
+        base = loader.fill(api.base_url or "", dict(params)).rstrip("/")
         url = base + credential.path + url
     elif credential.path:
         parts = urlsplit(url)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 from keyfob.models.types import EntityId, Labels, Model, ParamValue, ResourceId, Status, Url
 
 

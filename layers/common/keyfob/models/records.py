@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.scheme_parts import GitHubAppSpec, OAuth1Spec
 from keyfob.models.accounts import AccountFields, AccountView
 from keyfob.models.mcp import Grant, McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings

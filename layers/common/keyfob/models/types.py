@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import SLUG_PATTERN
+from keyfob.catalog.names import SLUG_PATTERN
 
 ENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:+\-]{0,127}$"
 ID_PATTERN = r"^[a-z]{2,4}_[a-z2-7]{24}$"

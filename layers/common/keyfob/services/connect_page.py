@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from keyfob import auth, catalog
-from keyfob.catalog import App, SchemeSpec
+from keyfob import auth
+from keyfob.catalog import loader
+from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
@@ -131,7 +132,7 @@ def submit(token: str, visit: Visit, read_form: Callable[[], dict[str, str]]) ->
 
 
 def _form(token: str, link: LinkRecord, integration: IntegrationRecord, nonce: str) -> Form:
-    app = catalog.get_app(integration.app)
+    app = loader.get_app(integration.app)
     return Form(token, link, integration, app, app.scheme(integration.auth_scheme), nonce)
 
 

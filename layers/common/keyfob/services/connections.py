@@ -8,8 +8,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from keyfob import auth, catalog
+from keyfob import auth
 from keyfob.auth.base import Begun, Context, GrantError
+from keyfob.catalog import loader
 from keyfob.catalog.params import url_problem
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.config import settings
@@ -79,7 +80,7 @@ def start(
 ) -> InitiatedAccount:
     """initiate, for an integration already read; made through a connect link, the
     account's creation uses the link up."""
-    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme = loader.get_app(integration.app).scheme(integration.auth_scheme)
     values = validate_params(scheme.connection_fields, request.params, what="params")
     check_return_url(integration, request.redirect_url)
     secret_names = {f.name for f in scheme.connection_fields if f.secret}
@@ -256,7 +257,7 @@ def _probe(
     integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
 ) -> ProbeResult:
     assert integration.api is not None
-    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme = loader.get_app(integration.app).scheme(integration.auth_scheme)
     family = auth.family(integration.auth_scheme)
     return family.probe(integration.api, scheme, credential, params)
 

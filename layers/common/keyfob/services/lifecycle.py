@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from keyfob import auth
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 from keyfob.core.config import settings
 from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger

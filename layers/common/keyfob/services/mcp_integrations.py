@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyfob.catalog import App, AuthScheme, SchemeSpec
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import integration_fields, url_problem
 from keyfob.catalog.params import validate as validate_params
+from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.models.integrations import IntegrationCreate
 from keyfob.models.mcp import MCP_APP, McpSettings

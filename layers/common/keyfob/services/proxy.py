@@ -21,7 +21,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from keyfob import auth, catalog
+from keyfob import auth
+from keyfob.catalog import loader
 from keyfob.core.config import settings
 from keyfob.core.errors import Busy, Invalid
 from keyfob.core.observability import logger, metrics
@@ -51,7 +52,7 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
             "api.base_url",
             {"integration_id": integration.id},
         )
-    scheme = catalog.get_app(account.app).scheme(account.auth_scheme)
+    scheme = loader.get_app(account.app).scheme(account.auth_scheme)
     family = auth.family(account.auth_scheme)
     # A host named by the token answer (Salesforce's instance_url) fills the URL too.
     named = {k: str(held.values[k]) for k in scheme.token_fields if held.values.get(k)}
