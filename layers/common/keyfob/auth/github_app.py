@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from keyfob.auth import token_endpoint
@@ -35,13 +35,15 @@ from keyfob.auth.oauth2 import token_set
 from keyfob.auth.upstream import ProbeResult
 from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
-from keyfob.catalog.schema import App, SchemeSpec
-from keyfob.catalog.scheme_parts import GitHubAppSpec
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import now
 from keyfob.core.urls import with_query
 from keyfob.models.settings import OAuthSettings
 from keyfob.security import http
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.catalog.scheme_parts import GitHubAppSpec
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _INSTALLATION_ID = re.compile(r"^[0-9]{1,20}$")

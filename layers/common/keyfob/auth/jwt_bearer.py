@@ -10,15 +10,17 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob.auth import token_endpoint
 from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.keys import signing_key
 from keyfob.auth.oauth2 import resolve, token_set
 from keyfob.catalog import loader
-from keyfob.catalog.schema import SchemeSpec
-from keyfob.catalog.scheme_parts import JwtBearerSpec
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import SchemeSpec
+    from keyfob.catalog.scheme_parts import JwtBearerSpec
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

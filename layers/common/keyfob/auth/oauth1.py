@@ -27,14 +27,15 @@ from keyfob.auth.base import (
 from keyfob.auth.upstream import Credential
 from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
-from keyfob.catalog.schema import App, SchemeSpec
-from keyfob.catalog.scheme_parts import OAuth1Spec
 from keyfob.core.errors import Invalid
 from keyfob.core.urls import with_query
 from keyfob.security import http
 
 if TYPE_CHECKING:
     import requests
+
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.catalog.scheme_parts import OAuth1Spec
 
 _URLS = ("request_token_url", "authorization_url", "access_token_url")
 # What the stored credential holds besides the provider's answer.

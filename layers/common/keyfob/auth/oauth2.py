@@ -25,7 +25,6 @@ from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatu
 from keyfob.catalog import loader
 from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import template_problem
-from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import iso, now
 from keyfob.models.settings import OAuthSettings
@@ -35,6 +34,8 @@ from keyfob.security import http
 if TYPE_CHECKING:
     import requests
     from authlib.oauth2.client import OAuth2Client
+
+    from keyfob.catalog.schema import App, SchemeSpec
 
 _URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "refresh_url")
 # What a token request's own parameters are: the catalog's extra ones never replace them.

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob.auth import token_endpoint
 from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.oauth2 import resolve, token_set
 from keyfob.catalog import loader
-from keyfob.catalog.schema import SchemeSpec
-from keyfob.catalog.scheme_parts import Exchange
 from keyfob.core.ids import now
 from keyfob.core.nesting import dotted
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import SchemeSpec
+    from keyfob.catalog.scheme_parts import Exchange
 
 
 def _filled(template: Any, values: dict[str, str]) -> Any:

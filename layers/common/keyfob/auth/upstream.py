@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
-from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.core.nesting import dotted
 from keyfob.models.settings import ApiSettings
@@ -27,6 +26,8 @@ from keyfob.security import http
 
 if TYPE_CHECKING:
     import requests
+
+    from keyfob.catalog.schema import App, SchemeSpec
 
 _MAX_ANSWER = 64 * 1024
 _MAX_FIELD = 256

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from keyfob.catalog import loader
 from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import integration_fields
-from keyfob.catalog.schema import App
 from keyfob.models.apps import AppList, AppParams, AppView, SchemeSummary
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App
 
 
 def view(app: App) -> AppView:

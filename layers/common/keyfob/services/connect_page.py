@@ -14,20 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
 from keyfob import auth
 from keyfob.catalog import loader
-from keyfob.catalog.schema import App, SchemeSpec
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
 from keyfob.models.accounts import ConnectionCreate
-from keyfob.models.records import IntegrationRecord, LinkRecord
 from keyfob.security import csrf
 from keyfob.services import connect_links, connections, records
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.models.records.accounts import LinkRecord
+    from keyfob.models.records.integrations import IntegrationRecord
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,14 @@ from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger, metrics
 from keyfob.models.accounts import ConnectionCreate, InitiatedAccount
-from keyfob.models.records import (
-    AccountChanges,
-    AccountRecord,
-    IntegrationRecord,
-    LinkRecord,
-    StateRecord,
-)
+from keyfob.models.records.accounts import AccountChanges, AccountRecord, LinkRecord, StateRecord
 from keyfob.models.types import Status
 from keyfob.services import events, records, transitions
 from keyfob.services.tokens import token_changes
 
 if TYPE_CHECKING:
     from keyfob.auth.upstream import ProbeResult
+    from keyfob.models.records.integrations import IntegrationRecord
 
 
 def _invalid_redirect(problem: str) -> Invalid:

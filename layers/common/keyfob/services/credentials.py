@@ -5,18 +5,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob import auth
 from keyfob.core.errors import Busy, Conflict, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
 from keyfob.models.accounts import AccountView, Credentials
-from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import records
 from keyfob.services.refresh import Outcome, expired, refresh
 from keyfob.services.tokens import parse
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
 
 
 def not_usable(account: AccountRecord) -> Conflict:

@@ -34,8 +34,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
 from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import correlation_id, logger
-from keyfob.models.records import AccountRecord, OutboxRecord
-from keyfob.models.types import Status
+from keyfob.models.records.events import OutboxRecord
 from keyfob.services import history
 from keyfob.store import outbox
 
@@ -44,6 +43,8 @@ if TYPE_CHECKING:
 
     from keyfob.models.events import CommandRejectedEvent, ConnectionEvent, WebhookDisabledEvent
     from keyfob.models.mcp_tools import AgentActivity
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.models.types import Status
 
 SOURCE = "keyfob"
 COMMAND_REJECTED = "Keyfob.CommandRejected"

@@ -14,7 +14,7 @@ from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import logger
 from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.mcp import MCP_APP, McpSettings
-from keyfob.models.records import IntegrationRecord
+from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.services import mcp_integrations, records
 from keyfob.services.records import translated
 from keyfob.store import integrations

@@ -15,7 +15,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger
 from keyfob.models.accounts import AccountView, Deleted, InitiatedAccount, Reinitiate, Revoked
-from keyfob.models.records import AccountChanges, AccountRecord
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import connections, records, transitions
 from keyfob.services.credentials import not_usable

@@ -19,20 +19,22 @@ the answer, whatever its status. What keeps the credential where it belongs:
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob import auth
 from keyfob.catalog import loader
 from keyfob.core.config import settings
 from keyfob.core.errors import Busy, Invalid
 from keyfob.core.observability import logger, metrics
-from keyfob.models.proxy import ProxyRequest, ProxyResponse
-from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import credentials, records
 from keyfob.services.proxy_request import check, prepared, target
 from keyfob.services.proxy_response import exchange
 from keyfob.services.refresh import refresh
+
+if TYPE_CHECKING:
+    from keyfob.models.proxy import ProxyRequest, ProxyResponse
+    from keyfob.models.records.accounts import AccountRecord
 
 # The API request carrying the proxied one: within Lambda's 6 MB request payload.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from keyfob.core.errors import Malformed, NotFound
-from keyfob.models.records import AccountRecord, IntegrationRecord
 from keyfob.store import accounts, integrations
 from keyfob.store.errors import InvalidCursor, ItemNotFound
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.models.records.integrations import IntegrationRecord
 
 _MISSING = {
     "tenant": ("tenant_not_found", "No tenant {id!r}", "tenant_id"),

@@ -29,7 +29,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Busy
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
-from keyfob.models.records import AccountChanges, AccountRecord
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import integration_secrets, records, transitions
 from keyfob.services.tokens import scope_changes, token_changes

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob.core.ids import iso
-from keyfob.models.records import AccountChanges, AccountRecord, Increment
-from keyfob.models.settings import OAuthSettings
+from keyfob.models.records.accounts import AccountChanges, AccountRecord, Increment
+
+if TYPE_CHECKING:
+    from keyfob.models.settings import OAuthSettings
 
 _DEFAULT_BUFFER = 300
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from keyfob.core import aws
 from keyfob.core.config import settings
-from keyfob.models.records import EncryptedBlob
+from keyfob.models.records.base import EncryptedBlob
 
 KIND: Literal["keyfob.webhook.delivery"] = "keyfob.webhook.delivery"
 MAX_DELAY_SECONDS = 900
