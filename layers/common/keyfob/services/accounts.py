@@ -9,7 +9,7 @@ from keyfob.models.accounts import AccountEvent, AccountEvents, AccountPage, Acc
 from keyfob.models.types import Status
 from keyfob.services import history, records
 from keyfob.services.events import Change
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts
 
 

@@ -16,7 +16,7 @@ from keyfob.models.integrations import IntegrationCreate, IntegrationPage, Integ
 from keyfob.models.mcp import MCP_APP, McpSettings
 from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.services import mcp_integrations, records
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import integrations
 from keyfob.store.errors import InUse
 

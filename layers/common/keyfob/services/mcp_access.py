@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from keyfob.core.errors import Forbidden, Invalid, NotFound
 from keyfob.models.types import Status
 from keyfob.services import records
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts, integrations
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
 from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import integration_secrets, records, transitions
+from keyfob.services import integration_secrets, records, store_errors, transitions
 from keyfob.services.tokens import scope_changes, token_changes
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
@@ -114,7 +114,7 @@ def _leased(account: AccountRecord) -> bool:
 
 def _acquire(tenant_id: str, account_id: str, owner: str, expect: Expect) -> AccountRecord:
     moment = _now_ms()
-    with records.translated():
+    with store_errors.translated():
         return accounts.update(
             tenant_id,
             account_id,
@@ -253,7 +253,7 @@ def _failed(account: AccountRecord, owner: str, reason: str) -> Refresh:
         updated_at=transitions.stamp(),
     )
     try:
-        with records.translated():
+        with store_errors.translated():
             updated = accounts.update(
                 account.tenant_id,
                 account.id,

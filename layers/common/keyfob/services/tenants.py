@@ -16,7 +16,7 @@ from keyfob.models.api_keys import ApiKeyCreate
 from keyfob.models.records.tenants import TenantRecord
 from keyfob.models.types import ID_PATTERN
 from keyfob.services import api_keys
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import tenants
 from keyfob.store.errors import Taken
 

@@ -27,7 +27,7 @@ from keyfob.core.ids import iso, now
 from keyfob.models.types import Status
 from keyfob.services import events
 from keyfob.services.events import Change
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import Unusable

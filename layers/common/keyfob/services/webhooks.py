@@ -34,7 +34,7 @@ from keyfob.models.webhooks import (
     WebhookView,
 )
 from keyfob.services import webhook_queue
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import webhooks
 
 SECRET_PREFIX = "whsec_"
