@@ -25,7 +25,8 @@ from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 
 if TYPE_CHECKING:
-    from keyfob.models.accounts import AccountView, Confirmation
+    from keyfob.models.account_view import AccountView
+    from keyfob.models.accounts import Confirmation
 
 
 def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountView:

@@ -20,7 +20,7 @@ from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger
 from keyfob.models.links import ConnectLink, ConnectLinkCreate
 from keyfob.models.records.accounts import LinkRecord
-from keyfob.services import connections, records
+from keyfob.services import records, return_urls
 from keyfob.store import links
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def issue(
 ) -> ConnectLink:
     """A link for an integration already read. Without a redirect_url (an agent's user),
     the page says when the account is connected."""
-    connections.check_return_url(integration, redirect_url)
+    return_urls.check(integration, redirect_url)
     token = secrets.token_urlsafe(32)
     link = LinkRecord(
         link_hash=lookup_hash(token),

@@ -11,7 +11,8 @@ from keyfob import auth
 from keyfob.core.errors import Busy, Conflict, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
-from keyfob.models.accounts import AccountView, Credentials
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import Credentials
 from keyfob.models.types import Status
 from keyfob.services import records
 from keyfob.services.refresh import Outcome, expired, refresh

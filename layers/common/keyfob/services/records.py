@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from keyfob.services.store_errors import translated
-from keyfob.store import accounts, integrations
+from keyfob.store import integrations
 
 if TYPE_CHECKING:
     from keyfob.models.records.accounts import AccountRecord
@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 
 def account(tenant_id: str, account_id: str, *, consistent: bool = False) -> AccountRecord:
+    # The accounts' store and records: loaded by the functions that read an account, not
+    # by those that read only integrations (the integrations function).
+    from keyfob.store import accounts
+
     with translated():
         return accounts.get(tenant_id, account_id, consistent=consistent)
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from keyfob.models.accounts import AccountFields, AccountView
+from keyfob.models.account_view import AccountFields, AccountView
 from keyfob.models.mcp import Grant
 from keyfob.models.records.base import EncryptedBlob, Record
 from keyfob.models.types import PENDING, Status
