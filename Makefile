@@ -41,6 +41,7 @@ $(CHECKOV):
 
 lint: $(STAMP) $(TS_DEPS) $(CHECKOV)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m tools.openapi --check
@@ -74,7 +75,7 @@ bench: $(STAMP)
 
 # The scheduled refresh at scale, by hand (long): 100,000 due accounts per shard count.
 bench-scale: $(STAMP)
-	BENCH_ACCOUNTS=100000 BENCH_SHARDS=1,4,16 BENCH_AWS_LATENCY_MS=30 BENCH_WORKER_THREADS=4 \
+	BENCH_BACKLOG=1 BENCH_ACCOUNTS=100000 BENCH_SHARDS=1,4,16 BENCH_AWS_LATENCY_MS=10 \
 		$(BIN)/python bench/refresh_throughput.py
 
 openapi: $(STAMP) $(TS_DEPS)

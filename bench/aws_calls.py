@@ -298,8 +298,10 @@ def print_costs() -> None:
     from keyfob.security import data_keys
 
     print("\nCost per million operations, USD at list prices (bench/costs.py)")
-    print(f"{'operation':<30}{'ms':>7}{'HTTP API':>10}{'Lambda':>9}{'DynamoDB':>10}"
-          f"{'KMS':>7}{'Events':>8}{'total':>8}")
+    print(
+        f"{'operation':<30}{'ms':>7}{'HTTP API':>10}{'Lambda':>9}{'DynamoDB':>10}"
+        f"{'KMS':>7}{'Events':>8}{'total':>8}"
+    )
     totals = {}
     for name in BUDGETS:
         consumed, ms = measured[name]
@@ -308,23 +310,32 @@ def print_costs() -> None:
         scheduled = name.startswith(("scheduled", "command"))
         one = costs.cost(per_run, ms / runs, 1024 if scheduled else 512, via_api=not scheduled)
         totals[name] = one.total
-        print(f"{name:<30}{ms / runs:7.1f}" + "".join(
-            f"{value * 1e6:{width}.2f}"
-            for value, width in zip(
-                (one.http_api, one.lambda_, one.dynamodb, one.kms, one.events, one.total),
-                (10, 9, 10, 7, 8, 8),
-                strict=True,
+        print(
+            f"{name:<30}{ms / runs:7.1f}"
+            + "".join(
+                f"{value * 1e6:{width}.2f}"
+                for value, width in zip(
+                    (one.http_api, one.lambda_, one.dynamodb, one.kms, one.events, one.total),
+                    (10, 9, 10, 7, 8, 8),
+                    strict=True,
+                )
             )
-        ))
+        )
     # The authorizer's answer is cached per key for 5 minutes: not counted per request.
-    print(f"\ndata-key cache hit rate: {data_keys.stats.hit_rate:.0%} over the whole run; "
-          + ", ".join(f"{k}: {v:.0%}" for k, v in hit_rates.items()))
+    print(
+        f"\ndata-key cache hit rate: {data_keys.stats.hit_rate:.0%} over the whole run; "
+        + ", ".join(f"{k}: {v:.0%}" for k, v in hit_rates.items())
+    )
     before, after = (totals[f"credentials, key {s}"] * 1e6 for s in ("not cached", "cached"))
     agentcore = costs.AGENTCORE_IDENTITY_REQUEST * 1e6
-    print(f"credential read per million: ${before:.2f} with a KMS call (every read before"
-          f" the cache), ${after:.2f} warm: {after / before:.0%} of it (target 40%)")
-    print(f"AgentCore Identity: ${agentcore:.2f} per million token requests: Keyfob's warm"
-          f" read {after / agentcore:.0%} of it, a read with a KMS call {before / agentcore:.0%}")
+    print(
+        f"credential read per million: ${before:.2f} with a KMS call (every read before"
+        f" the cache), ${after:.2f} warm: {after / before:.0%} of it (target 40%)"
+    )
+    print(
+        f"AgentCore Identity: ${agentcore:.2f} per million token requests: Keyfob's warm"
+        f" read {after / agentcore:.0%} of it, a read with a KMS call {before / agentcore:.0%}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,19 +4,26 @@ number of shards of the due index, each worked by a worker of its own.
 For each shard count in BENCH_SHARDS (default "1,4"), seeds BENCH_ACCOUNTS (default
 1,000) ACTIVE OAuth accounts whose tokens are due, spread over that many shards, then
 starts one worker process per shard at once, as the sweep queue's messages would start
-Lambda invocations, each running ``keyfob.services.sweep.run`` on its shard with a
-run's 300 s budget. The AWS side is moto (DynamoDB and the rest in a process each),
-behind a layer that adds BENCH_AWS_LATENCY_MS (default 8) to every call, as AWS's
-network and service time would; the provider is a minimal token endpoint that answers
-at once (what is measured is Keyfob, not the provider), in a process of its own.
+Lambda invocations, each running ``keyfob.services.sweep.run`` on its shard with a run's
+budget (BENCH_RUN_SECONDS, default 300), and runs again until none is due. With
+BENCH_BACKLOG=1 (``make bench-scale``: 100,000 accounts) the accounts are seeded once,
+over the largest shard count, and each shard count gets one run on what is still due,
+its workers splitting the seeded shards between them: a run on a backlog far larger than
+it can finish, as a deployment that fell behind would see.
 
-Prints per shard count: accounts per second, AWS calls per account, and the provider's
-token calls. Rates are information, never a gate: on a shared 2-core machine the
-emulators and the workers share the cores, and more workers than cores stop scaling
-here as they would not on AWS. What fails the bench are counts: a provider call other
-than exactly one per due account, or more AWS calls per account than budgeted.
-``make bench-scale`` runs 100,000 accounts (by hand: it takes long); ``make bench``
-a small run.
+The AWS side is moto (DynamoDB and the rest in a process each, as the local stack runs
+them), behind a layer that adds BENCH_AWS_LATENCY_MS (default 8) to every call, as AWS's
+network and service time would; the provider is a minimal token endpoint that answers at
+once (what is measured is Keyfob, not the provider), in a process of its own, and counts
+a refresh token presented twice.
+
+Prints per shard count: accounts per second, what was left due, AWS calls per account
+and the provider's token calls. Rates are information, never a gate: on a shared 2-core
+machine the emulators and the workers share the cores (moto spends about 7 ms of CPU on
+an UpdateItem and 4 ms on a Decrypt), so more workers than cores stop scaling here as
+they would not on AWS. What fails the bench are counts: a provider call other than
+exactly one per account taken, a refresh token presented twice, more AWS calls per
+account than budgeted, or (without a backlog) accounts still due after the runs.
 """
 
 from __future__ import annotations
@@ -42,87 +49,21 @@ LATENCY_MS = float(os.environ.get("BENCH_AWS_LATENCY_MS", "8"))
 # cores and one moto, whose Query of the due index reads the whole table: with many
 # workers of 32 threads it answers past the SDK's 5 s timeout, which AWS would not.
 WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "8")
-RUN_BUDGET_MS = 300_000
+# A run's budget (the worker's Lambda timeout), and how many runs at most before the
+# bench gives up on a backlog.
+RUN_BUDGET_MS = float(os.environ.get("BENCH_RUN_SECONDS", "300")) * 1000
+MAX_RUNS = int(os.environ.get("BENCH_MAX_RUNS", "50"))
+# One backlog for every shard count, one run each (make bench-scale: seeding 100,000
+# accounts takes longer than a run); otherwise a fresh seed per shard count, drained.
+BACKLOG = os.environ.get("BENCH_BACKLOG") == "1"
 # Per account: the lease and the save; one Decrypt (the new token set reuses the data
 # key); the Refreshed event, which a worker puts ten to a PutEvents. Plus, per worker,
 # the integration's own read, a few Query pages of its shard, a last short PutEvents.
 BUDGET_DYNAMODB, BUDGET_KMS, BUDGET_EVENTS = 2, 1, 0.1
 PER_WORKER = 8
 
-# moto's server, every request held BENCH_AWS_LATENCY_MS first (threaded: calls overlap).
-LATENT_MOTO = """
-import logging, sys, time
-from moto.moto_server import werkzeug_app as moto
-from werkzeug.serving import run_simple
-
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-app = moto.DomainDispatcherApplication(moto.create_backend_app)
-delay = float(sys.argv[2]) / 1000
-
-def latent(environ, start_response):
-    time.sleep(delay)
-    return app(environ, start_response)
-
-run_simple("127.0.0.1", int(sys.argv[1]), latent, threaded=True,
-           request_handler=moto.MotoRequestHandler)
-"""
-
-# One sweep worker: one shard, as SweepWorkerFunction runs it; prints what it did.
-WORKER = """
-import json, sys, time
-from collections import Counter
-sys.path.insert(0, sys.argv[2])
-from keyfob.core import aws
-from keyfob.services import sweep
-
-calls = Counter()
-def count(model, **_):
-    calls[model.service_model.service_name] += 1
-for client in (aws.dynamodb(), aws.kms(), aws.events()):
-    client.meta.events.register("before-call", count)
-started = time.time()
-deadline = time.monotonic() * 1000 + float(sys.argv[3])
-counts = sweep.run(lambda: int(deadline - time.monotonic() * 1000), [int(sys.argv[1])])
-print(json.dumps({"counts": counts, "calls": calls, "start": started, "end": time.time()}))
-"""
-
-PROVIDER = """
-import json, secrets, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class Token(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    calls = 0
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Token.calls += 1
-        body = json.dumps({
-            "access_token": secrets.token_urlsafe(24),
-            "refresh_token": secrets.token_urlsafe(24),
-            "token_type": "Bearer",
-            "expires_in": 3600,
-        }).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        body = str(Token.calls).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Token)
-server.daemon_threads = True
-server.serve_forever()
-"""
+PARTS = ROOT / "bench" / "sweep_parts"
+LAYER = ROOT / "layers" / "common"
 
 
 def free_port() -> int:
@@ -217,23 +158,32 @@ def seed(token_url: str) -> tuple[str, str]:
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     dynamodb_port, others_port, provider_port = free_port(), free_port(), free_port()
-    latency = str(LATENCY_MS)
+    moto = [sys.executable, str(PARTS / "latent_moto.py")]
     processes = [
-        start(sys.executable, "-c", LATENT_MOTO, str(dynamodb_port), latency, port=dynamodb_port),
-        start(sys.executable, "-c", LATENT_MOTO, str(others_port), latency, port=others_port),
-        start(sys.executable, "-c", PROVIDER, str(provider_port), port=provider_port),
+        start(*moto, str(dynamodb_port), str(LATENCY_MS), port=dynamodb_port),
+        start(*moto, str(others_port), str(LATENCY_MS), port=others_port),
+        start(
+            sys.executable, str(PARTS / "token_provider.py"), str(provider_port), port=provider_port
+        ),
     ]
-    endpoints = [f"http://127.0.0.1:{port}" for port in (dynamodb_port, others_port)]
+    dynamodb, others = (f"http://127.0.0.1:{port}" for port in (dynamodb_port, others_port))
+    provider = f"http://127.0.0.1:{provider_port}"
     try:
         print(
             f"scheduled refresh fanned out: {ACCOUNTS} due accounts, AWS calls +{LATENCY_MS:g} ms"
-            f" (moto), a provider that answers at once, {WORKER_THREADS} threads a worker"
+            f" (moto), a provider that answers at once, {WORKER_THREADS} threads a worker,"
+            f" runs of {RUN_BUDGET_MS / 1000:g} s"
+            + (", one run per shard count on one backlog" if BACKLOG else ", until none is due")
         )
-        failures = [
-            failure
-            for shards in SHARD_COUNTS
-            for failure in run(shards, *endpoints, f"http://127.0.0.1:{provider_port}")
-        ]
+        if BACKLOG:
+            prepare(max(SHARD_COUNTS), dynamodb, others)
+            seeded = timed_seed(provider)
+            failures = [f for n in SHARD_COUNTS for f in measure(n, provider, seeded, drain=False)]
+        else:
+            failures = []
+            for shards in SHARD_COUNTS:
+                prepare(shards, dynamodb, others)
+                failures += measure(shards, provider, timed_seed(provider), drain=True)
     finally:
         for process in processes:
             stop(process)
@@ -253,9 +203,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def run(shards: int, dynamodb: str, others: str, provider: str) -> list[str]:
-    """Seed ACCOUNTS due accounts over ``shards`` shards, work every shard at once; the
-    count failures."""
+def prepare(shards: int, dynamodb: str, others: str) -> None:
+    """Empty emulators, and this process's environment as the functions' with ``shards``."""
     import requests
 
     from devstack.moto_server import use_local_endpoint
@@ -275,54 +224,93 @@ def run(shards: int, dynamodb: str, others: str, provider: str) -> list[str]:
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    layer = str(ROOT / "layers" / "common")
-    if layer not in sys.path:
-        sys.path.insert(0, layer)
+    if str(LAYER) not in sys.path:
+        sys.path.insert(0, str(LAYER))
     from keyfob.core import aws
     from keyfob.core.config import settings
 
     settings.cache_clear()
     aws.reset()
-    before = int(requests.get(provider, timeout=10).text)
+
+
+def timed_seed(provider: str) -> float:
     started = time.monotonic()
     seed(f"{provider}/token")
-    seeded = time.monotonic() - started
+    return time.monotonic() - started
 
-    def worker(shard: int) -> dict[str, Any]:
-        argv = [sys.executable, "-c", WORKER, str(shard), layer, str(RUN_BUDGET_MS)]
+
+def scheduled_run(workers: int, physical: int) -> dict[str, Any]:
+    """One scheduled run: ``workers`` worker processes at once, as the sweep queue's
+    messages start Lambda invocations, splitting the ``physical`` shards of the due index
+    between them (as many as there are workers, but on one backlog seeded at the largest
+    shard count); what they did, summed."""
+
+    def worker(number: int) -> dict[str, Any]:
+        shards = ",".join(str(s) for s in range(number, physical, workers))
+        script = str(PARTS / "sweep_worker.py")
+        argv = [sys.executable, script, shards, str(LAYER), str(RUN_BUDGET_MS)]
         out = subprocess.run(argv, capture_output=True, text=True, check=False)
         if out.returncode:
-            raise RuntimeError(f"the worker of shard {shard} failed:\n{out.stderr[-3000:]}")
+            raise RuntimeError(f"the worker of shards {shards} failed:\n{out.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return result
 
-    with ThreadPoolExecutor(shards) as pool:
-        results = list(pool.map(worker, range(shards)))
-    elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
-    counts = sum((Counter(r["counts"]) for r in results), Counter())
-    made = sum((Counter(r["calls"]) for r in results), Counter())
-    provider_calls = int(requests.get(provider, timeout=10).text) - before
-    refreshed, due = counts["TokensRefreshed"], counts["DueAccounts"]
-    per = {service: made[service] / ACCOUNTS for service in ("dynamodb", "kms", "events")}
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(worker, range(workers)))
+    return {
+        "elapsed": max(r["end"] for r in results) - min(r["start"] for r in results),
+        "counts": sum((Counter(r["counts"]) for r in results), Counter()),
+        "calls": sum((Counter(r["calls"]) for r in results), Counter()),
+    }
+
+
+def measure(shards: int, provider: str, seeded: float, *, drain: bool) -> list[str]:
+    """Work the due index with ``shards`` workers: until none is due (``drain``), or one
+    run on what is due; print what it did; the count failures."""
+    import requests
+
+    physical = int(os.environ["KEYFOB_DUE_SHARDS"])
+    before = requests.get(provider, timeout=10).json()
+    runs = [scheduled_run(shards, physical)]
+    while drain and runs[-1]["counts"]["DueLeftForNextRun"] and len(runs) < MAX_RUNS:
+        runs.append(scheduled_run(shards, physical))
+    after = requests.get(provider, timeout=10).json()
+    provider_calls, reused = after["calls"] - before["calls"], after["reused"] - before["reused"]
+    counts = sum((r["counts"] for r in runs), Counter())
+    made = sum((r["calls"] for r in runs), Counter())
+    elapsed = sum(r["elapsed"] for r in runs)
+    refreshed, taken, left = (
+        counts["TokensRefreshed"],
+        counts["DueAccounts"],
+        runs[-1]["counts"]["DueLeftForNextRun"],
+    )
+    per = {service: made[service] / max(taken, 1) for service in ("dynamodb", "kms", "events")}
     print(
-        f"  {shards:>3} shard(s): {refreshed} of {ACCOUNTS} refreshed in {elapsed:.1f} s,"
-        f" {refreshed / elapsed:.0f} accounts/s (seeded in {seeded:.0f} s);"
-        f" AWS calls per account: DynamoDB {per['dynamodb']:.2f}, KMS {per['kms']:.2f},"
-        f" EventBridge {per['events']:.2f}; provider token calls {provider_calls}"
-        f" ({json.dumps(dict(counts))})"
+        f"  {shards:>3} shard(s): {refreshed} refreshed in {len(runs)} run(s), {elapsed:.0f} s"
+        f" of work, {refreshed / elapsed:.0f} accounts/s, {left} left due for the next run"
+        f" (seeded in {seeded:.0f} s); AWS calls per account taken: DynamoDB"
+        f" {per['dynamodb']:.2f}, KMS {per['kms']:.2f}, EventBridge {per['events']:.2f};"
+        f" provider token calls {provider_calls}, refresh tokens presented twice {reused}"
+        f" ({json.dumps(counts)})"
     )
     failures = []
-    # Never more than one call per due account, and one for every refresh (a refresh that
-    # failed before reaching the provider, a timeout under load, is retried next run).
-    if not refreshed <= provider_calls <= due or due != ACCOUNTS:
+    # Never more than one call per account taken, and one for every refresh (a refresh that
+    # failed before reaching the provider, a timeout under load, backs off and is retried
+    # by a later run); never an account refreshed twice.
+    if not refreshed <= provider_calls <= taken or reused or counts["SweepErrors"]:
         failures.append(
-            f"{shards} shards: {provider_calls} provider calls for {due} due accounts"
-            f" ({refreshed} refreshed)"
+            f"{shards} shards: {provider_calls} provider calls ({reused} with a refresh"
+            f" token presented before) for {taken} accounts taken ({refreshed} refreshed)"
         )
+    if drain and (left or taken < ACCOUNTS):
+        failures.append(f"{shards} shards: accounts still due after {len(runs)} runs")
+    # Query pages: about a thousand due-index items fit DynamoDB's 1 MB page.
+    listed = taken + sum(r["counts"]["DueLeftForNextRun"] for r in runs)
+    started = len(runs) * shards
     if (
-        made["dynamodb"] > BUDGET_DYNAMODB * ACCOUNTS + PER_WORKER * shards
-        or made["kms"] > BUDGET_KMS * ACCOUNTS + shards
-        or made["events"] > BUDGET_EVENTS * ACCOUNTS + shards
+        made["dynamodb"] > BUDGET_DYNAMODB * taken + listed / 1000 + PER_WORKER * started
+        or made["kms"] > BUDGET_KMS * taken + started
+        or made["events"] > BUDGET_EVENTS * taken + started
     ):
         failures.append(f"{shards} shards: more AWS calls per account than budgeted")
     return failures

@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -52,6 +52,9 @@ class OAuthServer:
     ``authorization_requests`` and ``api_requests``; the switches (``reset()`` restores
     them) inject failures."""
 
+    # Authlib's server: how it reads a request (``devstack.oauth_json`` reads JSON bodies).
+    server_class: ClassVar[type[Server]] = Server
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.clients: dict[str, Client] = {}
@@ -59,7 +62,7 @@ class OAuthServer:
         self.reset()
         self._httpd: BaseWSGIServer | None = None
         self._app = Flask(__name__)
-        self._authz = Server(self._app, self)
+        self._authz = self.server_class(self._app, self)
         self._authz.register_grant(CodeGrant, [PKCE(required=True)])
         self._authz.register_grant(RefreshGrant)
         self._authz.register_endpoint(Revocation)
@@ -71,8 +74,7 @@ class OAuthServer:
         add("/token", view_func=self._token, methods=["POST"])
         # The same token endpoint at a second address: a refresh URL apart from the token URL
         add("/refresh", view_func=self._token, methods=["POST"], endpoint="refresh")
-        revoke = self._authz.create_endpoint_response
-        add("/revoke", view_func=lambda: revoke("revocation"), methods=["POST"])
+        add("/revoke", view_func=self._revoke, methods=["POST"])
         add("/userinfo", view_func=self._userinfo, methods=["GET"])
         add("/public/<path:path>", view_func=self._public, methods=["GET", "POST"])
         add("/login", view_func=self._login, methods=["POST"])
@@ -197,14 +199,22 @@ class OAuthServer:
             grant_user=None if deny else TEST_USER, grant=grant
         )
 
+    def _params(self) -> dict[str, Any]:
+        """A token or revocation request's parameters, as RFC 6749 sends them: a form."""
+        return request.form.to_dict()
+
+    def _revoke(self) -> Any:
+        return self._authz.create_endpoint_response("revocation")
+
     def _token(self) -> Any:
-        form = request.form
+        form = self._params()
         client_id = form.get("client_id") or extract_basic_authorization(request.headers)[0]
         entry = {
             "path": request.path,
             "grant_type": form.get("grant_type"),
             "client_id": client_id,
-            "form": form.to_dict(),
+            "form": form,
+            "content_type": request.mimetype,
         }
         with self.lock:
             self.token_requests.append(entry)

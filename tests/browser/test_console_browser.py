@@ -90,7 +90,7 @@ def test_the_console_is_served_by_keyfob_under_a_strict_policy(gateway: Gateway)
     assert response.headers["cache-control"] == "no-store"
     html = response.text
     scripts = re.findall(r"<script[^>]*>", html)
-    assert scripts and all(" src=\"/console/static/" in s and "integrity=" in s for s in scripts)
+    assert scripts and all(' src="/console/static/' in s and "integrity=" in s for s in scripts)
     assert "<style" not in html and " style=" not in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing from another origin
     for name, media in (("console.js", "text/javascript"), ("console.css", "text/css")):

@@ -182,3 +182,33 @@ def test_oauth_override_of_a_catalog_app_points_it_elsewhere(
     assert body["scopes"] == ["repo", "read:org"]
     assert body["oauth"]["token_url"] == oauth_server.token_url
     assert body["oauth"]["authorization_url"] == "https://github.com/login/oauth/authorize"
+
+
+@pytest.mark.parametrize(
+    ("app", "scheme", "section", "missing"),
+    [
+        ("harvest", "OAUTH2", "oauth", ["token_url"]),
+        (
+            "garmin",
+            "OAUTH1",
+            "oauth1",
+            ["request_token_url", "authorization_url", "access_token_url"],
+        ),
+    ],
+)
+def test_an_endpoint_the_catalog_leaves_null_is_the_integrations_to_supply(
+    api: Api, app: str, scheme: str, section: str, missing: list[str]
+) -> None:
+    integration = {
+        "app": app,
+        "auth_scheme": scheme,
+        "credentials": {"client_id": "a", "client_secret": "b"},
+    }
+    refused = api.post("/v1/integrations", json=integration)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["missing"] == [f"{section}.{m}" for m in missing]
+
+    supplied = {name: f"https://auth.provider.example/{name}" for name in missing}
+    response = api.post("/v1/integrations", json={**integration, section: supplied})
+    assert response.status_code == 201, response.text
+    assert {k: response.json()[section][k] for k in missing} == supplied

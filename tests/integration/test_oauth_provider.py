@@ -169,6 +169,7 @@ def test_auth_code_with_pkce_s256_issues_opaque_tokens_that_userinfo_accepts(
                 "redirect_uri": REDIRECT_URI,
                 "code_verifier": verifier,
             },
+            "content_type": "application/x-www-form-urlencoded",
         }
     ]
     me = userinfo(server, access_token)

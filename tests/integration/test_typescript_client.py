@@ -101,6 +101,9 @@ def _npm(*args: str) -> None:
     subprocess.run(["npm", *args], cwd=PACKAGE, check=True, timeout=300)
 
 
+# npm ci on a fresh clone, tsc, then node's tests: each step has its own timeout above;
+# the whole is allowed their sum, not pytest's default for one test.
+@pytest.mark.timeout(900)
 def test_the_typescript_client_passes_its_node_tests_against_the_stack(
     gateway: Gateway,
     tenant: Tenant,

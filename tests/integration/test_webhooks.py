@@ -247,6 +247,7 @@ def test_a_message_whose_retries_are_spent_goes_to_the_dead_letter_queue(
     receiver.answer(502, times=2)
     account_id = start(owner, provider).account["id"]
     receiver.wait_for(lambda _: len(receiver.about("connected_account_id", account_id)) >= 2)
+
     # Other tests' endpoints may spend their retries meanwhile: only this endpoint's count.
     def ours() -> list[Any]:
         return [m for m in dead.seen if m.json.get("webhook_id") == created["id"]]

@@ -320,5 +320,54 @@ def test_given_any_catalog_scheme_then_an_integration_takes_its_settings_as_they
     spec = app.scheme(AuthScheme(kind))
     # The API's own settings: base URL templates, identity probe
     upstream.effective_settings(app, spec, None)
-    if spec.type is AuthScheme.OAUTH2 and spec.authorization_url:
+    if spec.type is AuthScheme.OAUTH2 and spec.authorization_url and spec.token_url:
         oauth2.effective_settings(app, spec, None)
+
+
+def _left_null(names: tuple[str, ...], given: Any, spec: SchemeSpec) -> list[str]:
+    """The URLs a provider's scheme leaves null, each with a note saying why."""
+    null = [name for name in names if getattr(given, name) is None]
+    for name in null:
+        named = [note.split(":", 1)[0] for note in spec.notes]
+        assert any(name in fields for fields in named), f"{name} is null and no note says why"
+    return null
+
+
+def _null_url_schemes() -> list[tuple[str, str]]:
+    custom = {"oauth1", "oauth2", "mcp"}  # servers the integration names
+    return [
+        (slug, kind)
+        for slug, kind in _catalog_schemes()
+        if kind in ("OAUTH2", "OAUTH1") and slug not in custom
+    ]
+
+
+@pytest.mark.parametrize(("slug", "kind"), _null_url_schemes())
+def test_given_a_provider_url_left_null_then_the_integration_must_supply_it(
+    slug: str, kind: str
+) -> None:
+    from keyfob.auth import oauth1, oauth2
+    from keyfob.catalog.loader import get_app
+    from keyfob.catalog.names import AuthScheme
+    from keyfob.catalog.scheme_parts import OAuth1Spec
+    from keyfob.models.settings import OAuthSettings
+
+    app = get_app(slug)
+    spec = app.scheme(AuthScheme(kind))
+    url = "https://auth.example.com/{}".format
+    if spec.oauth1 is not None:
+        names = ("request_token_url", "authorization_url", "access_token_url")
+        null = _left_null(names, spec.oauth1, spec)
+        if null:
+            with pytest.raises(Invalid) as refused:
+                oauth1.effective_settings(app, spec, None)
+            oauth1.effective_settings(app, spec, OAuth1Spec(**{n: url(n) for n in null}))
+    else:
+        null = _left_null(("authorization_url", "token_url"), spec, spec)
+        if null:
+            with pytest.raises(Invalid) as refused:
+                oauth2.effective_settings(app, spec, None)
+            oauth2.effective_settings(app, spec, OAuthSettings(**{n: url(n) for n in null}))
+    if null:
+        prefix = "oauth1" if spec.oauth1 is not None else "oauth"
+        assert refused.value.details == {"missing": [f"{prefix}.{n}" for n in null], "invalid": []}

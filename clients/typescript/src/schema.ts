@@ -1242,7 +1242,7 @@ export interface components {
             authorization_url?: string | null;
             /** Request Token Url */
             request_token_url?: string | null;
-            /** @description The provider's call that revokes the access token (oauth_token), signed with the connection's credential (Trello: DELETE /1/tokens/{token}); token_in bearer and client_auth basic do not apply. */
+            /** @description The provider's call that revokes the access token (oauth_token), signed with the connection's credential (Trello: DELETE /1/tokens/{token}); token_in bearer and client_auth do not apply. */
             revocation?: components["schemas"]["Revocation"] | null;
             /**
              * Signature Method
@@ -1319,6 +1319,11 @@ export interface components {
             token_params?: {
                 [key: string]: string;
             } | null;
+            /**
+             * Token Request Format
+             * @description The token request's body: form-encoded (RFC 6749) or one JSON object of the same parameters, for providers that take only JSON.
+             */
+            token_request_format?: ("form" | "json") | null;
             /** Token Url */
             token_url?: string | null;
         };
@@ -1493,11 +1498,23 @@ export interface components {
         Revocation: {
             /**
              * Client Auth
-             * @description basic: HTTP Basic with the integration's client id/secret.
+             * @description How the integration's client authenticates: basic, HTTP Basic with its client id and secret; body, the two as parameters beside the token (FreshBooks, Miro); client_header, `Authorization: Client <client secret>` with the client id beside the token (Square).
              * @default none
              * @enum {string}
              */
-            client_auth: "basic" | "none";
+            client_auth: "basic" | "body" | "client_header" | "none";
+            /**
+             * Client Params
+             * @description The names of the client id and client secret parameters, for client_auth body and client_header (Miro's are clientId and clientSecret).
+             * @default [
+             *       "client_id",
+             *       "client_secret"
+             *     ]
+             */
+            client_params: [
+                string,
+                string
+            ];
             /**
              * Headers
              * @description Extra request headers (an API version, say).

@@ -21,9 +21,7 @@ def _create(client: Client, args: argparse.Namespace) -> Output:
     created = client.create_webhook(
         args.endpoint_url, event_types=args.event_type or None, description=args.description
     )
-    return Output(
-        created.raw, f"{render.record(created)}\nsecret: {created.secret}", _SECRET_NOTE
-    )
+    return Output(created.raw, f"{render.record(created)}\nsecret: {created.secret}", _SECRET_NOTE)
 
 
 def _list(client: Client, args: argparse.Namespace) -> Output:

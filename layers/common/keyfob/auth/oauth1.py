@@ -56,8 +56,8 @@ def effective_settings(app: App, scheme: SchemeSpec, overrides: OAuth1Spec | Non
     ]
     if (revocation := merged.revocation) is not None:
         problem = template_problem(revocation.url, fields, ("client_id", "token"))
-        if revocation.token_in == "bearer" or revocation.client_auth == "basic":
-            problem = "is signed with the connection's credential: no bearer or basic auth"
+        if revocation.token_in == "bearer" or revocation.client_auth != "none":
+            problem = "is signed with the connection's credential: no bearer or client auth"
         if problem:
             invalid.append({"field": "oauth1.revocation", "reason": problem})
     if missing or invalid:

@@ -3,23 +3,21 @@
 call). Every request goes through the egress guard (``keyfob.security.http``).
 
 What is Keyfob's own here: the catalog's settings with an integration's overrides,
-the provider quirks, as Authlib compliance hooks (GitHub's errors with a 200 and its
-form-encoded answers, a non-numeric ``expires_in``, answers too large to be a token),
 and what a failure means for the grant (transient or not, and the RFC 6749 error code,
-the only provider text ever kept). Authlib is imported only where a provider is called.
+the only provider text ever kept). Authlib's client, its client authentication and the
+provider quirks are set up in ``keyfob.auth.oauth2_session``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
+from keyfob.auth import oauth2_session
 from keyfob.auth.authorization import RESERVED, authorization_url
 from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
 from keyfob.catalog import loader
@@ -44,7 +42,8 @@ _TOKEN_REQUEST_PARAMS = frozenset(
 )
 # The provider's own revocation URL may also name the client and the token.
 _REVOCATION_PLACEHOLDERS = frozenset({"client_id", "token"})
-_MAX_TOKEN_RESPONSE = 64 * 1024
+# The schemes whose token requests Authlib's client makes (and token_request_format shapes).
+_AUTHLIB_MADE = (AuthScheme.OAUTH2, AuthScheme.OAUTH2_CLIENT_CREDENTIALS)
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -66,6 +65,7 @@ def effective_settings(
         refresh_url=scheme.refresh_url,
         token_params=dict(scheme.token_params) or None,
         refresh_params=dict(scheme.refresh_params) or None,
+        token_request_format=scheme.token_request_format,
     )
     update = set_fields(overrides)
     # Either revocation style replaces the catalog's, whichever it used.
@@ -89,6 +89,9 @@ def effective_settings(
         problem := template_problem(merged.revocation.url, fields, _REVOCATION_PLACEHOLDERS)
     ):
         invalid.append({"field": "oauth.revocation.url", "reason": problem})
+    if merged.token_request_format == "json" and scheme.type not in _AUTHLIB_MADE:
+        reason = f"{scheme.type.value} token requests are sent as a form only"
+        invalid.append({"field": "oauth.token_request_format", "reason": reason})
     if missing or invalid:
         raise Invalid(
             "invalid_oauth_settings",
@@ -118,19 +121,11 @@ def token_set(payload: Mapping[str, Any], default_lifetime: int | None = None) -
     obtained = now()
     tokens = {k: v for k, v in payload.items() if k != "expires_in"}
     tokens["obtained_at"] = iso(obtained)
-    seconds = _seconds(payload.get("expires_in"))
+    seconds = oauth2_session.seconds(payload.get("expires_in"))
     if seconds is None:
         seconds = default_lifetime
     tokens["expires_at"] = iso(obtained + timedelta(seconds=seconds)) if seconds else None
     return tokens
-
-
-def _seconds(expires_in: Any) -> int | None:
-    try:
-        seconds = int(expires_in) if expires_in not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds is not None and seconds > 0 else None
 
 
 def _error_code(error: Any) -> str:
@@ -138,82 +133,14 @@ def _error_code(error: Any) -> str:
     return code if _ERROR_CODE.match(code) else "unrecognised_error"
 
 
-# --- the provider quirks, as compliance hooks ---------------------------------------
-
-
-def _screened(response: requests.Response) -> requests.Response:
-    """A token endpoint's answer made fit for Authlib to read, or refused: too large to
-    be a token, a failure that may pass (5xx, 429), a form-encoded answer (GitHub's
-    legacy one, when a proxy drops our Accept header), a non-numeric expires_in, an
-    empty refresh_token, an error status without an RFC 6749 error."""
-    if len(response.content) > _MAX_TOKEN_RESPONSE:
-        raise GrantError("token endpoint response too large")
-    if response.status_code >= 500 or response.status_code == 429:
-        raise GrantError(f"token endpoint returned HTTP {response.status_code}", transient=True)
-    content_type = response.headers.get("Content-Type", "")
-    if "application/x-www-form-urlencoded" in content_type or "text/plain" in content_type:
-        payload: Any = dict(parse_qsl(response.text))
-    else:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-    if isinstance(payload, dict):
-        # GitHub reports errors with a 200: Authlib raises for an `error` whatever the status.
-        if response.status_code != 200 and "error" not in payload:
-            raise GrantError(f"token endpoint returned HTTP {response.status_code}")
-        if "expires_in" in payload and _seconds(payload["expires_in"]) is None:
-            del payload["expires_in"]
-        # An empty refresh token is none: a refresh then keeps the one it was made with.
-        if "refresh_token" in payload and not payload["refresh_token"]:
-            del payload["refresh_token"]
-        response._content = json.dumps(payload).encode()
-        response.headers["Content-Type"] = "application/json"
-    elif response.status_code != 200:
-        raise GrantError(f"token endpoint returned HTTP {response.status_code}")
-    return response
-
-
-@cache
-def _client_class() -> type[OAuth2Client]:
-    """Authlib's OAuth 2.0 client on a requests session of our own (its requests
-    integration's client authentication, errors and per-request options)."""
-    from authlib.integrations.requests_client import OAuthError
-    from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
-    from authlib.oauth2.client import OAuth2Client
-
-    class Client(OAuth2Client):  # type: ignore[misc]
-        client_auth_class = OAuth2ClientAuth
-        oauth_error_class = OAuthError
-        SESSION_REQUEST_PARAMS = ("timeout", "allow_redirects")
-
-    return Client
-
-
 def _client(context: Context, oauth: OAuthSettings) -> OAuth2Client:
-    """Authlib's client for the integration (or a remote MCP server's grant), on this
-    thread's guarded session, with the provider quirks hooked in."""
+    """Authlib's client for the integration (or a remote MCP server's grant)."""
     client_id, secret = context.integration.client_id, context.client_secret
     method: str | None = oauth.token_endpoint_auth_method
     if context.grant is not None:
         client_id, secret = context.grant.client_id, _mcp(context).client_secret(context)
         method = context.grant.token_endpoint_auth_method
-    client = _client_class()(
-        http.session(),
-        client_id=client_id,
-        client_secret=secret,
-        token_endpoint_auth_method=method,
-        revocation_endpoint_auth_method=method,
-    )
-    if method in ("private_key_jwt", "client_secret_jwt"):
-        # RFC 7523 2.2: a signed assertion, its audience the token endpoint.
-        from authlib.oauth2.rfc7523 import ClientSecretJWT, PrivateKeyJWT
-
-        signer = PrivateKeyJWT if method == "private_key_jwt" else ClientSecretJWT
-        client.register_client_auth_method(signer(oauth.token_url))
-    for hook in ("access_token_response", "refresh_token_response"):
-        client.register_compliance_hook(hook, _screened)
-    return client
+    return oauth2_session.client(client_id, secret, method, oauth)
 
 
 def token_request(context: Context, what: str, **request: Any) -> dict[str, Any]:
@@ -380,6 +307,12 @@ def _own_revocation(context: Context, oauth: OAuthSettings, token: str) -> reque
     )
     auth = (client_id, context.client_secret) if custom.client_auth == "basic" else None
     placed = {custom.token_param: token}
+    id_param, secret_param = custom.client_params
+    if custom.client_auth == "body":
+        placed |= {id_param: client_id, secret_param: context.client_secret}
+    elif custom.client_auth == "client_header":
+        placed[id_param] = client_id
+        headers["Authorization"] = f"Client {context.client_secret}"
     form = placed if custom.token_in == "form" else None
     body = placed if custom.token_in == "json" else None
     if custom.token_in == "bearer":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Probe(BaseModel):
@@ -54,9 +54,24 @@ class Revocation(BaseModel):
         "parameter named token_param, or in the URL's {token}."
     )
     token_param: str = "token"
-    client_auth: Literal["basic", "none"] = Field(
-        default="none", description="basic: HTTP Basic with the integration's client id/secret."
+    client_auth: Literal["basic", "body", "client_header", "none"] = Field(
+        default="none",
+        description="How the integration's client authenticates: basic, HTTP Basic with "
+        "its client id and secret; body, the two as parameters beside the token (FreshBooks, "
+        "Miro); client_header, `Authorization: Client <client secret>` with the client id "
+        "beside the token (Square).",
+    )
+    client_params: tuple[str, str] = Field(
+        default=("client_id", "client_secret"),
+        description="The names of the client id and client secret parameters, for "
+        "client_auth body and client_header (Miro's are clientId and clientSecret).",
     )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra request headers (an API version, say)."
     )
+
+    @model_validator(mode="after")
+    def _client_in_the_body(self) -> Revocation:
+        if self.client_auth in ("body", "client_header") and self.token_in not in ("form", "json"):
+            raise ValueError(f"client_auth {self.client_auth} goes with token_in form or json")
+        return self

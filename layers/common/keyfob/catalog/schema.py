@@ -174,6 +174,12 @@ class SchemeSpec(BaseModel):
     refresh_params: dict[str, str] = Field(
         default_factory=dict, description="Extra parameters of a refresh request."
     )
+    token_request_format: Literal["form", "json"] = Field(
+        default="form",
+        description="The token request's body (code exchange, refresh, client credentials): "
+        "form-encoded as RFC 6749 says, or one JSON object of the same parameters "
+        "(Square, Atlassian).",
+    )
     token_fields: tuple[str, ...] = Field(
         default=(),
         description="Fields of the token answer (Salesforce's instance_url, Zoho's "
@@ -234,6 +240,9 @@ class SchemeSpec(BaseModel):
             raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
         if kind not in TOKEN_URL_SCHEMES and (self.token_params or self.token_fields):
             raise ValueError(f"{kind.value} scheme cannot carry OAuth endpoints")
+        authlib_made = (AuthScheme.OAUTH2, AuthScheme.OAUTH2_CLIENT_CREDENTIALS)
+        if kind not in authlib_made and self.token_request_format != "form":
+            raise ValueError(f"{kind.value} scheme cannot carry a token_request_format")
 
     def _scheme_parts(self, names: set[str]) -> None:
         """Each scheme's own part present, the others' absent, and its fields declared."""

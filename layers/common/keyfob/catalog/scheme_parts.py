@@ -37,7 +37,7 @@ class OAuth1Spec(BaseModel):
         default=None,
         description="The provider's call that revokes the access token (oauth_token), "
         "signed with the connection's credential (Trello: DELETE /1/tokens/{token}); "
-        "token_in bearer and client_auth basic do not apply.",
+        "token_in bearer and client_auth do not apply.",
     )
 
 

@@ -58,6 +58,11 @@ class OAuthSettings(Model):
     refresh_params: _Params | None = Field(
         default=None, description="Extra parameters of a refresh request."
     )
+    token_request_format: Literal["form", "json"] | None = Field(
+        default=None,
+        description="The token request's body: form-encoded (RFC 6749) or one JSON object "
+        "of the same parameters, for providers that take only JSON.",
+    )
 
 
 class ApiSettings(Model):
