@@ -30,7 +30,6 @@ from keyfob.models.types import Status
 from keyfob.services import credentials, records
 from keyfob.services.proxy_request import check, prepared, target
 from keyfob.services.proxy_response import exchange
-from keyfob.services.refresh import refresh
 
 if TYPE_CHECKING:
     from keyfob.models.proxy import ProxyRequest, ProxyResponse
@@ -95,6 +94,8 @@ def renewed(account: AccountRecord) -> dict[str, Any] | None:
     """The credential after one refresh, if the account has a new one to retry with."""
     if not auth.family(account.auth_scheme).renews or not account.refreshable:
         return None
+    from keyfob.services.refresh import refresh  # as credentials.usable: when needed
+
     try:
         result = refresh(account)
     except Busy:

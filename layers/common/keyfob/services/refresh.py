@@ -32,7 +32,7 @@ from keyfob.core.observability import logger
 from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import integration_secrets, records, store_errors, transitions
-from keyfob.services.tokens import scope_changes, token_changes
+from keyfob.services.tokens import expired, scope_changes, token_changes
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
@@ -58,10 +58,6 @@ class Refresh:
     # The plaintext token set when this caller has it already (saves a KMS call).
     tokens: dict[str, Any] | None = None
     message: str | None = None
-
-
-def expired(account: AccountRecord, moment: Any) -> bool:
-    return account.token_expires_at is not None and account.token_expires_at <= iso(moment)
 
 
 def _now_ms() -> int:

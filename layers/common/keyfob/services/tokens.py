@@ -92,3 +92,7 @@ def resumed_due_at(account: AccountRecord, oauth: OAuthSettings | None) -> str |
     if not account.refreshable:
         return account.token_expires_at
     return iso(parse(account.token_expires_at) - timedelta(seconds=_buffer(oauth)))
+
+
+def expired(account: AccountRecord, moment: Any) -> bool:
+    return account.token_expires_at is not None and account.token_expires_at <= iso(moment)
