@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING
 
 from keyfob.core.errors import Lapsed
 from keyfob.core.ids import iso, now
-from keyfob.models.types import Status
+from keyfob.models.types import Change, Status
 from keyfob.services import events
-from keyfob.services.events import Change
 from keyfob.services.store_errors import translated
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
