@@ -93,7 +93,7 @@ def seed(token_url: str) -> tuple[str, str]:
     from keyfob.core import aws
     from keyfob.core.ids import iso, new_id, now
     from keyfob.models.integrations import IntegrationCreate
-    from keyfob.models.records import AccountRecord
+    from keyfob.models.records.accounts import AccountRecord
     from keyfob.models.types import Status
     from keyfob.security import crypto
     from keyfob.services import integrations

@@ -5,7 +5,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from keyfob.models.accounts import AccountView, Credentials
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import Credentials
 from keyfob.models.types import ResourceId
 from keyfob.services import credentials
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 from keyfob.models.apps import AppList, AppParams, AppView
 from keyfob.models.types import Slug
 from keyfob.services import apps

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyfob.models.accounts import AccountEvents, AccountPage, AccountView
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import AccountEvents, AccountPage
 from keyfob.models.types import ACCOUNT_CURSOR_PATTERN, EntityId, ResourceId, Slug, Status
 from keyfob.services import accounts
 from keyfob.web.resolver import API_KEY_SECURITY, create_app, entry, tenant_id

@@ -339,7 +339,7 @@ def test_a_rotation_that_read_the_secrets_before_another_is_refused(
 ) -> None:
     """Rotations are conditional on the secrets being as they were read: of two at once,
     the later one does not put back a secret the earlier one retired."""
-    from keyfob.models.records import EncryptedBlob
+    from keyfob.models.records.base import EncryptedBlob
     from keyfob.store import webhooks
 
     created = endpoint(owner, receiver.url)

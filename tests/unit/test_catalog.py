@@ -8,18 +8,10 @@ from typing import Any
 
 import pytest
 
-from keyfob.catalog import (
-    App,
-    AuthScheme,
-    Probe,
-    Revocation,
-    SchemeSpec,
-    get_app,
-    list_apps,
-    placeholders,
-)
-from keyfob.catalog.loader import CATALOG_PATH
-from keyfob.catalog.schema import Catalog
+from keyfob.catalog.calls import Probe, Revocation
+from keyfob.catalog.loader import CATALOG_PATH, get_app, list_apps, placeholders
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import App, Catalog, SchemeSpec
 from keyfob.core.errors import NotFound
 
 RAW: dict[str, Any] = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from keyfob.catalog import App, ParamField, SchemeSpec
 from keyfob.catalog.check import check, check_file, https_problem, report
 from keyfob.catalog.loader import CATALOG_PATH
 from keyfob.catalog.params import validate
+from keyfob.catalog.schema import App, ParamField, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob_admin.cli import main
 
@@ -313,7 +313,8 @@ def test_given_any_catalog_scheme_then_an_integration_takes_its_settings_as_they
     slug: str, kind: str
 ) -> None:
     from keyfob.auth import oauth2, upstream
-    from keyfob.catalog import AuthScheme, get_app
+    from keyfob.catalog.loader import get_app
+    from keyfob.catalog.names import AuthScheme
 
     app = get_app(slug)
     spec = app.scheme(AuthScheme(kind))
@@ -346,7 +347,9 @@ def test_given_a_provider_url_left_null_then_the_integration_must_supply_it(
     slug: str, kind: str
 ) -> None:
     from keyfob.auth import oauth1, oauth2
-    from keyfob.catalog import AuthScheme, OAuth1Spec, get_app
+    from keyfob.catalog.loader import get_app
+    from keyfob.catalog.names import AuthScheme
+    from keyfob.catalog.scheme_parts import OAuth1Spec
     from keyfob.models.settings import OAuthSettings
 
     app = get_app(slug)

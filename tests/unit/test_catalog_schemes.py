@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from keyfob.catalog import AuthScheme, SchemeSpec
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import SchemeSpec
 
 BEARER = {
     "location": "header",

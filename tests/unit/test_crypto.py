@@ -51,7 +51,7 @@ def test_each_encryption_uses_a_fresh_data_key_and_nonce() -> None:
 
 
 def test_an_account_secret_is_resealed_under_its_own_data_key_with_a_fresh_nonce() -> None:
-    from keyfob.models.records import AccountRecord
+    from keyfob.models.records.accounts import AccountRecord
 
     blob = crypto.seal_account({"refresh_token": "r1"}, tenant_id="tn_a", account_id="ca_1")
     account = AccountRecord.model_validate(

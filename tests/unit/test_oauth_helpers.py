@@ -10,8 +10,8 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from keyfob.auth import authorization, oauth2
 from keyfob.auth.base import Context
-from keyfob.catalog import AuthScheme
-from keyfob.models.records import IntegrationRecord
+from keyfob.catalog.names import AuthScheme
+from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.models.settings import OAuthSettings
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from keyfob.catalog import AuthScheme, ParamField, params
+from keyfob.catalog import params
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import ParamField
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 
@@ -80,7 +82,7 @@ def test_loopback_over_http_is_allowed_only_when_configured() -> None:
 
 
 def test_the_document_says_which_credentials_each_scheme_s_integration_takes() -> None:
-    from keyfob import catalog
+    from keyfob.catalog import loader
     from keyfob.catalog.params import integration_fields
     from keyfob.models.integrations import IntegrationCreate
 
@@ -100,7 +102,7 @@ def test_the_document_says_which_credentials_each_scheme_s_integration_takes() -
                 return dict(then["properties"]["credentials"])
         raise AssertionError(f"the document says nothing of {scheme.value}")
 
-    for app in catalog.list_apps():
+    for app in loader.list_apps():
         for scheme in app.auth_schemes:
             fields = integration_fields(scheme)
             said = documented(scheme.type)

@@ -115,7 +115,7 @@ def test_every_makefile_built_layer_has_its_build_target() -> None:
 
 
 def test_account_indexes_project_the_list_view_and_no_secret() -> None:
-    from keyfob.models.accounts import AccountView
+    from keyfob.models.account_view import AccountView
 
     table = load_template(ROOT / "template.yaml")["Resources"]["KeyfobTable"]["Properties"]
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyfob import auth, catalog
-from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
+from keyfob import auth
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import CredentialPlacement, SchemeSpec
 from keyfob.core.errors import Invalid
 from keyfob.models.proxy import PROXY_PATH_PATTERN, ProxyRequest, ProxyResponse
 from keyfob.services import proxy_request, proxy_response
@@ -133,7 +135,7 @@ def test_the_apps_fixed_headers_are_sent_unless_the_caller_sends_its_own() -> No
 
 
 def test_basic_credentials_go_in_one_header_and_both_forms_are_redacted() -> None:
-    scheme = catalog.get_app("twilio").scheme(AuthScheme.BASIC)
+    scheme = loader.get_app("twilio").scheme(AuthScheme.BASIC)
     values = {"account_sid": "AC" + "1" * 32, "auth_token": "token-123456"}
     request = ProxyRequest(method="GET", path="/x", headers={"authorization": "Basic bWU6bWU="})
     sent, secrets = _sent("https://api.twilio.com/x", request, scheme, values)

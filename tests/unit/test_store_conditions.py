@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keyfob.core.config import settings
-from keyfob.models.records import AccountChanges, Increment
+from keyfob.models.records.accounts import AccountChanges, Increment
 from keyfob.models.types import Status
 from keyfob.store import conditions
 from keyfob.store.conditions import Expect

@@ -12,8 +12,11 @@ from authlib.oauth2.auth import ClientAuth, encode_client_secret_post
 from pydantic import ValidationError
 
 from keyfob.auth.oauth2_session import json_body
-from keyfob.catalog import AuthScheme, Revocation, SchemeSpec, get_app
+from keyfob.catalog.calls import Revocation
 from keyfob.catalog.check import check
+from keyfob.catalog.loader import get_app
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import SchemeSpec
 
 BEARER = {"location": "header", "name": "Authorization", "prefix": "Bearer ", "field": "token"}
 SECRET = {"name": "token", "display_name": "Token", "description": "A token.", "secret": True}

@@ -12,9 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from keyfob import catalog
 from keyfob.auth import upstream
-from keyfob.catalog import AuthScheme, CredentialPlacement, SchemeSpec
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import CredentialPlacement, SchemeSpec
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 from keyfob.core.nesting import dotted
@@ -65,7 +66,7 @@ def test_dotted_fields(path: str | None, expected: object) -> None:
 
 
 def test_given_an_override_then_it_replaces_the_catalogs_base_and_identity() -> None:
-    app = catalog.get_app("github")
+    app = loader.get_app("github")
     scheme = app.scheme(AuthScheme.BEARER_TOKEN)
     merged = upstream.effective_settings(
         app, scheme, ApiSettings(base_url="https://git.example.com/api/v3")
@@ -75,7 +76,7 @@ def test_given_an_override_then_it_replaces_the_catalogs_base_and_identity() -> 
 
 
 def test_given_a_private_address_then_the_override_is_refused() -> None:
-    app = catalog.get_app("github")
+    app = loader.get_app("github")
     with pytest.raises(Invalid) as refused:
         upstream.effective_settings(
             app, app.scheme(AuthScheme.BEARER_TOKEN), ApiSettings(base_url="https://10.0.0.1/api")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 
 if TYPE_CHECKING:
     from keyfob.auth.base import Family

@@ -14,13 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from keyfob.catalog import SchemeSpec
-from keyfob.models.mcp import Grant
-from keyfob.models.records import IntegrationRecord
-from keyfob.models.settings import ApiSettings
-
 if TYPE_CHECKING:
     from keyfob.auth.upstream import Credential, ProbeResult
+    from keyfob.catalog.schema import SchemeSpec
+    from keyfob.models.mcp import Grant
+    from keyfob.models.records.integrations import IntegrationRecord
+    from keyfob.models.settings import ApiSettings
 
 RevocationStatus = Literal["revoked", "failed", "not_supported"]
 

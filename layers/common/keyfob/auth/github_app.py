@@ -17,10 +17,9 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from keyfob import catalog
 from keyfob.auth import token_endpoint
 from keyfob.auth.authorization import new_state
 from keyfob.auth.base import (
@@ -34,13 +33,17 @@ from keyfob.auth.base import (
 from keyfob.auth.keys import signing_key
 from keyfob.auth.oauth2 import token_set
 from keyfob.auth.upstream import ProbeResult
-from keyfob.catalog import App, GitHubAppSpec, SchemeSpec
+from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import now
 from keyfob.core.urls import with_query
 from keyfob.models.settings import OAuthSettings
 from keyfob.security import http
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.catalog.scheme_parts import GitHubAppSpec
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 _INSTALLATION_ID = re.compile(r"^[0-9]{1,20}$")
@@ -66,7 +69,7 @@ def effective_settings(
     assert scheme.github_app is not None
     given = overrides.model_dump(exclude_unset=True) if overrides else {}
     merged = scheme.github_app.model_copy(update=given)
-    install = catalog.fill(merged.install_url, {"app_slug": app_slug})
+    install = loader.fill(merged.install_url, {"app_slug": app_slug})
     merged = merged.model_copy(update={"install_url": install})
     invalid = [
         {"field": f"github_app.{name}", "reason": problem}
@@ -104,7 +107,7 @@ def _settings(context: Context) -> GitHubAppSpec:
 
 def _installation_token(context: Context, installation_id: str) -> dict[str, Any]:
     spec = _settings(context)
-    url = catalog.fill(spec.installation_token_url, {"installation_id": installation_id})
+    url = loader.fill(spec.installation_token_url, {"installation_id": installation_id})
     answer = token_endpoint.call(
         "POST", url, headers={**HEADERS, "Authorization": f"Bearer {_app_jwt(context)}"}
     )
@@ -201,7 +204,7 @@ def _drop_user_token(context: Context, user_token: str) -> None:
         return
     try:
         http.session().delete(
-            catalog.fill(url, {"client_id": quote(client_id, safe="")}),
+            loader.fill(url, {"client_id": quote(client_id, safe="")}),
             json={"access_token": user_token},
             auth=(client_id, context.oauth_client_secret),
             headers=HEADERS,
@@ -217,7 +220,7 @@ def _installation(context: Context, installation_id: str) -> dict[str, str]:
     spec = _settings(context)
     if not spec.installation_url:
         return {}
-    url = catalog.fill(spec.installation_url, {"installation_id": installation_id})
+    url = loader.fill(spec.installation_url, {"installation_id": installation_id})
     try:
         answer = token_endpoint.call(
             "GET", url, headers={**HEADERS, "Authorization": f"Bearer {_app_jwt(context)}"}

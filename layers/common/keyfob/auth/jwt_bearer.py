@@ -10,14 +10,17 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyfob import catalog
 from keyfob.auth import token_endpoint
 from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.keys import signing_key
 from keyfob.auth.oauth2 import resolve, token_set
-from keyfob.catalog import JwtBearerSpec, SchemeSpec
+from keyfob.catalog import loader
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import SchemeSpec
+    from keyfob.catalog.scheme_parts import JwtBearerSpec
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -54,7 +57,7 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
     from authlib.oauth2.rfc7523 import JWTBearerGrant
 
     integration = context.integration
-    scheme: SchemeSpec = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme: SchemeSpec = loader.get_app(integration.app).scheme(integration.auth_scheme)
     spec = scheme.jwt_bearer
     assert spec is not None and integration.oauth is not None
     oauth = resolve(integration.oauth, context.params)
@@ -73,7 +76,7 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
     assertion = JWTBearerGrant.sign(
         key,
         issuer=issuer,
-        audience=catalog.fill(spec.audience, dict(context.params))
+        audience=loader.fill(spec.audience, dict(context.params))
         if spec.audience
         else oauth.token_url,
         subject=subject,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from keyfob import catalog
 from keyfob.auth import oauth2
 from keyfob.auth.base import Context, GrantError, Minted, RevocationStatus
 from keyfob.auth.keys import signing_key_problem
+from keyfob.catalog import loader
 
 _SECRETS = ("client_secret", "private_key")
 
@@ -33,7 +33,7 @@ def _as_client(context: Context, credential: Mapping[str, Any]) -> Context:
 
 
 def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
-    scheme = catalog.get_app(context.integration.app).scheme(context.integration.auth_scheme)
+    scheme = loader.get_app(context.integration.app).scheme(context.integration.auth_scheme)
     request: dict[str, Any] = {"grant_type": "client_credentials"}
     oauth = context.integration.oauth
     assert oauth is not None
@@ -42,7 +42,7 @@ def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
         request["scope"] = (oauth.scope_separator or " ").join(scopes)
     for name in ("audience", "resource"):
         if value := getattr(scheme, name):
-            request[name] = catalog.fill(value, dict(context.params))
+            request[name] = loader.fill(value, dict(context.params))
     tokens = oauth2.token_request(
         _as_client(context, credential), "the client credentials", **request
     )

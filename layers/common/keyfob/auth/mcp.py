@@ -26,17 +26,19 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob.auth.authorization import authorization_url
-from keyfob.auth.base import Authorization, Context
 from keyfob.auth.mcp_discovery import Discovered, discover, post_json
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
 from keyfob.models.mcp import Grant
-from keyfob.models.records import RegistrationRecord
+from keyfob.models.records.integrations import RegistrationRecord
 from keyfob.store import registrations
+
+if TYPE_CHECKING:
+    from keyfob.auth.base import Authorization, Context
 
 CALLBACK_PATH = "/v1/oauth/callback"
 CLIENT_METADATA_PATH = "/v1/oauth/client-metadata.json"

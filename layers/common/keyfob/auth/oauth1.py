@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from keyfob import catalog
 from keyfob.auth.authorization import new_state
 from keyfob.auth.base import (
     Authorization,
@@ -26,7 +25,7 @@ from keyfob.auth.base import (
     RevocationStatus,
 )
 from keyfob.auth.upstream import Credential
-from keyfob.catalog import App, OAuth1Spec, SchemeSpec
+from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.urls import with_query
@@ -34,6 +33,9 @@ from keyfob.security import http
 
 if TYPE_CHECKING:
     import requests
+
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.catalog.scheme_parts import OAuth1Spec
 
 _URLS = ("request_token_url", "authorization_url", "access_token_url")
 # What the stored credential holds besides the provider's answer.
@@ -72,7 +74,7 @@ def _settings(context: Context) -> OAuth1Spec:
     spec = context.integration.oauth1
     assert spec is not None
     filled = {
-        name: catalog.fill(url, dict(context.params))
+        name: loader.fill(url, dict(context.params))
         for name in _URLS
         if (url := getattr(spec, name))
     }
@@ -155,7 +157,7 @@ def _revocation(context: Context, credential: Mapping[str, Any]) -> requests.Res
         return None
     token = str(credential.get("oauth_token") or "")
     given = {k: quote(v, safe="") for k, v in context.params.items()}
-    url = catalog.fill(
+    url = loader.fill(
         spec.url,
         {
             **given,

@@ -17,11 +17,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from keyfob import catalog
 from keyfob.auth import oauth2_session
 from keyfob.auth.authorization import RESERVED, authorization_url
 from keyfob.auth.base import Begun, Context, Family, GrantError, RevocationStatus
-from keyfob.catalog import App, AuthScheme, SchemeSpec
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import iso, now
@@ -32,6 +32,8 @@ from keyfob.security import http
 if TYPE_CHECKING:
     import requests
     from authlib.oauth2.client import OAuth2Client
+
+    from keyfob.catalog.schema import App, SchemeSpec
 
 _URL_FIELDS = ("authorization_url", "token_url", "revocation_url", "refresh_url")
 # What a token request's own parameters are: the catalog's extra ones never replace them.
@@ -106,7 +108,7 @@ def resolve(endpoints: OAuthSettings, params: Mapping[str, str]) -> OAuthSetting
     """Fill {placeholders} (a Zendesk subdomain, a Shopify shop) from connection params."""
     return endpoints.model_copy(
         update={
-            name: catalog.fill(url, dict(params))
+            name: loader.fill(url, dict(params))
             for name in _URL_FIELDS
             if (url := getattr(endpoints, name))
         }
@@ -300,7 +302,7 @@ def _own_revocation(context: Context, oauth: OAuthSettings, token: str) -> reque
     client_id = context.integration.client_id or ""
     assert custom is not None
     headers = {"Accept": "application/json", **custom.headers}
-    url = catalog.fill(
+    url = loader.fill(
         custom.url, {"client_id": quote(client_id, safe=""), "token": quote(token, safe="")}
     )
     auth = (client_id, context.client_secret) if custom.client_auth == "basic" else None

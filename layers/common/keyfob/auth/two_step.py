@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyfob import catalog
 from keyfob.auth import token_endpoint
 from keyfob.auth.base import Context, GrantError, Minted, secret_fields
 from keyfob.auth.oauth2 import resolve, token_set
-from keyfob.catalog import Exchange, SchemeSpec
+from keyfob.catalog import loader
 from keyfob.core.ids import now
 from keyfob.core.nesting import dotted
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import SchemeSpec
+    from keyfob.catalog.scheme_parts import Exchange
 
 
 def _filled(template: Any, values: dict[str, str]) -> Any:
     """A JSON template with every string's {placeholders} filled."""
     if isinstance(template, str):
-        return catalog.fill(template, values)
+        return loader.fill(template, values)
     if isinstance(template, dict):
         return {k: _filled(v, values) for k, v in template.items()}
     if isinstance(template, list):
@@ -52,7 +55,7 @@ def _lifetime(exchange: Exchange, answer: dict[str, Any]) -> int | None:
 
 def _token(context: Context, credential: Mapping[str, Any]) -> dict[str, Any]:
     integration = context.integration
-    scheme: SchemeSpec = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme: SchemeSpec = loader.get_app(integration.app).scheme(integration.auth_scheme)
     exchange = scheme.exchange
     assert exchange is not None and integration.oauth is not None
     oauth = resolve(integration.oauth, context.params)

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from keyfob import catalog
-from keyfob.catalog import App, SchemeSpec
+from keyfob.catalog import loader
 from keyfob.catalog.params import template_problem
 from keyfob.core.errors import Invalid
 from keyfob.core.nesting import dotted
@@ -27,6 +26,8 @@ from keyfob.security import http
 
 if TYPE_CHECKING:
     import requests
+
+    from keyfob.catalog.schema import App, SchemeSpec
 
 _MAX_ANSWER = 64 * 1024
 _MAX_FIELD = 256
@@ -149,9 +150,9 @@ def probe(api: ApiSettings, credential: Credential, params: Mapping[str, str]) -
 
     spec = api.identity
     assert spec is not None
-    url = catalog.fill(spec.path, dict(params))
+    url = loader.fill(spec.path, dict(params))
     if url.startswith("/"):
-        base = catalog.fill(api.base_url or "", dict(params)).rstrip("/")
+        base = loader.fill(api.base_url or "", dict(params)).rstrip("/")
         url = base + credential.path + url
     elif credential.path:
         parts = urlsplit(url)

@@ -8,7 +8,8 @@ from collections.abc import Collection, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from keyfob.catalog.loader import example, placeholders
-from keyfob.catalog.schema import AuthScheme, ParamField, SchemeSpec
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import ParamField, SchemeSpec
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 

@@ -4,13 +4,13 @@ credential is applied, proven (identity probe) and revoked."""
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from keyfob.catalog.calls import Probe, Revocation
 from keyfob.catalog.lifecycle import Deprecation, TokenLifetime
+from keyfob.catalog.names import SLUG_PATTERN, AuthScheme
 from keyfob.catalog.scheme_parts import (
     JWT_BEARER_FIELDS,
     Exchange,
@@ -20,23 +20,9 @@ from keyfob.catalog.scheme_parts import (
 )
 from keyfob.core.errors import NotFound
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # What a path placement may put before its value in the segment (RFC 3986 unreserved).
 _SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")
-
-
-class AuthScheme(StrEnum):
-    OAUTH2 = "OAUTH2"
-    API_KEY = "API_KEY"
-    BEARER_TOKEN = "BEARER_TOKEN"
-    BASIC = "BASIC"
-    OAUTH2_CLIENT_CREDENTIALS = "OAUTH2_CLIENT_CREDENTIALS"
-    OAUTH1 = "OAUTH1"
-    JWT_BEARER = "JWT_BEARER"
-    GITHUB_APP = "GITHUB_APP"
-    TWO_STEP = "TWO_STEP"
-    NO_AUTH = "NO_AUTH"
 
 
 # The schemes whose credential is an access token Keyfob obtains from a token endpoint

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from keyfob.catalog import AuthScheme, Deprecation, ParamField
+from keyfob.catalog.lifecycle import Deprecation
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.schema import ParamField
 from keyfob.models.types import Model
 
 

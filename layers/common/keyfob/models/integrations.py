@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
+from keyfob.catalog.names import AuthScheme
+from keyfob.catalog.scheme_parts import GitHubAppSpec, OAuth1Spec
 from keyfob.models.mcp import McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 from keyfob.models.types import Model, ParamValue, Slug

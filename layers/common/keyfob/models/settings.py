@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from keyfob.catalog import Probe, Revocation
+from keyfob.catalog.calls import Probe, Revocation
 from keyfob.models.types import Model, Url
 
 _Params = Annotated[

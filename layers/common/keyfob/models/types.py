@@ -1,4 +1,5 @@
-"""The value types every model shares: statuses, identifiers, labels, the model base."""
+"""The value types every model shares: statuses and their changes (as published),
+identifiers, labels, the model base."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from keyfob.catalog import SLUG_PATTERN
+from keyfob.catalog.names import SLUG_PATTERN
 
 ENTITY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@:+\-]{0,127}$"
 ID_PATTERN = r"^[a-z]{2,4}_[a-z2-7]{24}$"
@@ -70,3 +71,20 @@ class Status(StrEnum):
 
 # Statuses of an attempt still waiting for the user (or the app): they lapse to EXPIRED.
 PENDING = frozenset({Status.INITIATED, Status.AWAITING_CONFIRMATION})
+
+
+class Change(StrEnum):
+    """A change of a connected account's status, as the detail-type it is published as.
+
+    A reinitiated account is INITIATED again and is published as Initiated (with
+    previous_status EXPIRED or FAILED): what a consumer does with it is the same."""
+
+    INITIATED = "Keyfob.ConnectionInitiated"
+    ACTIVATED = "Keyfob.ConnectionActivated"
+    AWAITING_CONFIRMATION = "Keyfob.ConnectionAwaitingConfirmation"
+    FAILED = "Keyfob.ConnectionFailed"
+    EXPIRED = "Keyfob.ConnectionExpired"
+    REFRESHED = "Keyfob.ConnectionRefreshed"
+    DISABLED = "Keyfob.ConnectionDisabled"
+    ENABLED = "Keyfob.ConnectionEnabled"
+    DELETED = "Keyfob.ConnectionDeleted"

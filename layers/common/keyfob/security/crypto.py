@@ -14,7 +14,7 @@ import base64
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
@@ -23,8 +23,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from keyfob.core import aws
 from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
-from keyfob.models.records import AccountRecord, EncryptedBlob
+from keyfob.models.records.base import EncryptedBlob
 from keyfob.security import data_keys
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
 
 _VERSION = 1
 

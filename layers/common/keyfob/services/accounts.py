@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from keyfob.core.ids import iso_epoch
-from keyfob.models.accounts import AccountEvent, AccountEvents, AccountPage, AccountView
-from keyfob.models.types import Status
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import AccountEvent, AccountEvents, AccountPage
+from keyfob.models.types import Change, Status
 from keyfob.services import history, records
-from keyfob.services.events import Change
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts
 
 

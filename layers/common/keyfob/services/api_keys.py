@@ -22,7 +22,7 @@ from keyfob.models.api_keys import (
     ApiKeyView,
     CreatedApiKey,
 )
-from keyfob.models.records import ApiKeyRecord
+from keyfob.models.records.tenants import ApiKeyRecord
 from keyfob.store import api_keys
 
 KEY_PREFIX = "kf_"

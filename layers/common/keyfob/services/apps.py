@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from keyfob import catalog
-from keyfob.catalog import App, AuthScheme
+from typing import TYPE_CHECKING
+
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import integration_fields
 from keyfob.models.apps import AppList, AppParams, AppView, SchemeSummary
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App
 
 
 def view(app: App) -> AppView:
@@ -34,18 +39,18 @@ def view(app: App) -> AppView:
 
 
 def list_all(auth_scheme: AuthScheme | None = None) -> AppList:
-    apps = catalog.list_apps()
+    apps = loader.list_apps()
     if auth_scheme is not None:
         apps = [a for a in apps if any(s.type is auth_scheme for s in a.auth_schemes)]
     return AppList(items=[view(a) for a in apps])
 
 
 def get(slug: str) -> AppView:
-    return view(catalog.get_app(slug))
+    return view(loader.get_app(slug))
 
 
 def fields(slug: str, auth_scheme: AuthScheme) -> AppParams:
-    scheme = catalog.get_app(slug).scheme(auth_scheme)
+    scheme = loader.get_app(slug).scheme(auth_scheme)
     return AppParams(
         app=slug,
         auth_scheme=auth_scheme,

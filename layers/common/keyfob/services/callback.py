@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keyfob import auth
 from keyfob.auth.base import GrantError
@@ -16,13 +17,15 @@ from keyfob.core.errors import Conflict, Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, now
 from keyfob.core.observability import logger, metrics
 from keyfob.core.urls import with_query
-from keyfob.models.mcp import Grant
-from keyfob.models.records import AccountChanges, AccountRecord, Increment, StateRecord
-from keyfob.models.settings import OAuthSettings
+from keyfob.models.records.accounts import AccountChanges, AccountRecord, Increment, StateRecord
 from keyfob.services import connections, integration_secrets, tokens, transitions
-from keyfob.services.transitions import Transition
 from keyfob.store import states
 from keyfob.store.errors import StaleAccount, Unusable
+
+if TYPE_CHECKING:
+    from keyfob.models.mcp import Grant
+    from keyfob.models.settings import OAuthSettings
+    from keyfob.services.transitions import Transition
 
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from keyfob.core.errors import Conflict, Forbidden, Lapsed
 from keyfob.core.ids import lookup_hash
 from keyfob.core.observability import logger
-from keyfob.models.accounts import AccountView, Confirmation
-from keyfob.models.records import AccountChanges, AccountRecord
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import transitions
 from keyfob.services.grants import revoke_grant, unconfirmed_dropped
 from keyfob.services.lifecycle import current, resumed
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
+
+if TYPE_CHECKING:
+    from keyfob.models.account_view import AccountView
+    from keyfob.models.accounts import Confirmation
 
 
 def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountView:

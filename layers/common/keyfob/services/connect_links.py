@@ -12,15 +12,19 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from keyfob.core.config import settings
 from keyfob.core.errors import Lapsed, NotFound
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger
 from keyfob.models.links import ConnectLink, ConnectLinkCreate
-from keyfob.models.records import IntegrationRecord, LinkRecord
-from keyfob.services import connections, records
+from keyfob.models.records.accounts import LinkRecord
+from keyfob.services import records, return_urls
 from keyfob.store import links
+
+if TYPE_CHECKING:
+    from keyfob.models.records.integrations import IntegrationRecord
 
 PATH = "/v1/connect"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -40,7 +44,7 @@ def issue(
 ) -> ConnectLink:
     """A link for an integration already read. Without a redirect_url (an agent's user),
     the page says when the account is connected."""
-    connections.check_return_url(integration, redirect_url)
+    return_urls.check(integration, redirect_url)
     token = secrets.token_urlsafe(32)
     link = LinkRecord(
         link_hash=lookup_hash(token),

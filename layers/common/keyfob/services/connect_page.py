@@ -14,19 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from keyfob import auth, catalog
-from keyfob.catalog import App, SchemeSpec
+from keyfob import auth
+from keyfob.catalog import loader
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
 from keyfob.models.accounts import ConnectionCreate
-from keyfob.models.records import IntegrationRecord, LinkRecord
 from keyfob.security import csrf
 from keyfob.services import connect_links, connections, records
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.models.records.accounts import LinkRecord
+    from keyfob.models.records.integrations import IntegrationRecord
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def submit(token: str, visit: Visit, read_form: Callable[[], dict[str, str]]) ->
 
 
 def _form(token: str, link: LinkRecord, integration: IntegrationRecord, nonce: str) -> Form:
-    app = catalog.get_app(integration.app)
+    app = loader.get_app(integration.app)
     return Form(token, link, integration, app, app.scheme(integration.auth_scheme), nonce)
 
 

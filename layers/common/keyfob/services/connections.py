@@ -8,44 +8,23 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from keyfob import auth, catalog
+from keyfob import auth
 from keyfob.auth.base import Begun, Context, GrantError
-from keyfob.catalog.params import url_problem
+from keyfob.catalog import loader
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger, metrics
 from keyfob.models.accounts import ConnectionCreate, InitiatedAccount
-from keyfob.models.records import (
-    AccountChanges,
-    AccountRecord,
-    IntegrationRecord,
-    LinkRecord,
-    StateRecord,
-)
+from keyfob.models.records.accounts import AccountChanges, AccountRecord, LinkRecord, StateRecord
 from keyfob.models.types import Status
-from keyfob.services import events, records, transitions
+from keyfob.services import events, records, return_urls, transitions
 from keyfob.services.tokens import token_changes
 
 if TYPE_CHECKING:
     from keyfob.auth.upstream import ProbeResult
-
-
-def _invalid_redirect(problem: str) -> Invalid:
-    return Invalid(
-        "invalid_redirect_url",
-        f"redirect_url {problem}",
-        {"invalid": [{"field": "redirect_url", "reason": problem}]},
-    )
-
-
-def check_return_url(integration: IntegrationRecord, url: str | None) -> None:
-    if url and (problem := url_problem(url)):
-        raise _invalid_redirect(problem)
-    if integration.require_confirmation and not url:
-        # The confirmation code travels to the app's redirect_url: there must be one.
-        raise _invalid_redirect("is required: the integration requires confirmation")
+    from keyfob.models.records.integrations import IntegrationRecord
 
 
 def initiate(
@@ -79,9 +58,9 @@ def start(
 ) -> InitiatedAccount:
     """initiate, for an integration already read; made through a connect link, the
     account's creation uses the link up."""
-    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme = loader.get_app(integration.app).scheme(integration.auth_scheme)
     values = validate_params(scheme.connection_fields, request.params, what="params")
-    check_return_url(integration, request.redirect_url)
+    return_urls.check(integration, request.redirect_url)
     secret_names = {f.name for f in scheme.connection_fields if f.secret}
     plain = {k: v for k, v in values.items() if k not in secret_names and isinstance(v, str)}
     secret = {k: v for k, v in values.items() if k in secret_names}
@@ -256,7 +235,7 @@ def _probe(
     integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
 ) -> ProbeResult:
     assert integration.api is not None
-    scheme = catalog.get_app(integration.app).scheme(integration.auth_scheme)
+    scheme = loader.get_app(integration.app).scheme(integration.auth_scheme)
     family = auth.family(integration.auth_scheme)
     return family.probe(integration.api, scheme, credential, params)
 

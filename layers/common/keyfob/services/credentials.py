@@ -5,18 +5,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob import auth
 from keyfob.core.errors import Busy, Conflict, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
-from keyfob.models.accounts import AccountView, Credentials
-from keyfob.models.records import AccountRecord
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import Credentials
 from keyfob.models.types import Status
 from keyfob.services import records
-from keyfob.services.refresh import Outcome, expired, refresh
-from keyfob.services.tokens import parse
+from keyfob.services.tokens import expired, parse
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
 
 
 def not_usable(account: AccountRecord) -> Conflict:
@@ -57,6 +59,10 @@ def usable(tenant_id: str, account_id: str) -> Usable:
     tokens = None
     if auth.family(account.auth_scheme).renews:
         if account.due_at and account.due_at <= iso(moment):
+            # The refresh machinery (the lease, the state machine, events): loaded when
+            # a token is due, not by every read of a fresh one.
+            from keyfob.services.refresh import refresh
+
             result = refresh(account)
             if result.account.status is not Status.ACTIVE:
                 raise not_usable(result.account)
@@ -113,6 +119,8 @@ def force_refresh(tenant_id: str, account_id: str) -> AccountView:
             "The provider gave this account no refresh token",
             {"connected_account_id": account.id},
         )
+    from keyfob.services.refresh import Outcome, refresh
+
     result = refresh(account)
     if result.account.status is not Status.ACTIVE:
         raise not_usable(result.account)

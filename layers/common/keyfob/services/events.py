@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,8 +33,8 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
 from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import correlation_id, logger
-from keyfob.models.records import AccountRecord, OutboxRecord
-from keyfob.models.types import Status
+from keyfob.models.records.events import OutboxRecord
+from keyfob.models.types import Change
 from keyfob.services import history
 from keyfob.store import outbox
 
@@ -44,28 +43,13 @@ if TYPE_CHECKING:
 
     from keyfob.models.events import CommandRejectedEvent, ConnectionEvent, WebhookDisabledEvent
     from keyfob.models.mcp_tools import AgentActivity
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.models.types import Status
 
 SOURCE = "keyfob"
 COMMAND_REJECTED = "Keyfob.CommandRejected"
 _PUT_EVENTS_MAX_ENTRIES = 10
 _OUTBOX_DAYS = 7
-
-
-class Change(StrEnum):
-    """A change of a connected account's status, as the detail-type it is published as.
-
-    A reinitiated account is INITIATED again and is published as Initiated (with
-    previous_status EXPIRED or FAILED): what a consumer does with it is the same."""
-
-    INITIATED = "Keyfob.ConnectionInitiated"
-    ACTIVATED = "Keyfob.ConnectionActivated"
-    AWAITING_CONFIRMATION = "Keyfob.ConnectionAwaitingConfirmation"
-    FAILED = "Keyfob.ConnectionFailed"
-    EXPIRED = "Keyfob.ConnectionExpired"
-    REFRESHED = "Keyfob.ConnectionRefreshed"
-    DISABLED = "Keyfob.ConnectionDisabled"
-    ENABLED = "Keyfob.ConnectionEnabled"
-    DELETED = "Keyfob.ConnectionDeleted"
 
 
 _requester: ContextVar[str | None] = ContextVar("keyfob_requester", default=None)

@@ -10,10 +10,11 @@ from keyfob.core.errors import NotFound
 from keyfob.core.ids import now
 from keyfob.core.observability import logger
 from keyfob.models.accounts import Revoked
-from keyfob.models.records import LAPSED_REASON, AccountChanges, AccountRecord
+from keyfob.models.records.accounts import LAPSED_REASON, AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import integration_secrets, transitions
-from keyfob.services.refresh import expired, refresh
+from keyfob.services.refresh import refresh
+from keyfob.services.tokens import expired
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 

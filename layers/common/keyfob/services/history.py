@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyfob.core.observability import logger
-from keyfob.models.records import HistoryRecord
+from keyfob.models.records.accounts import HistoryRecord
 from keyfob.store import history
 
 if TYPE_CHECKING:

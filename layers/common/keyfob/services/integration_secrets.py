@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from keyfob.models.mcp import Grant
-from keyfob.models.records import IntegrationRecord
 from keyfob.services import records
 
 if TYPE_CHECKING:
     from keyfob.auth.base import Context
+    from keyfob.models.mcp import Grant
+    from keyfob.models.records.integrations import IntegrationRecord
 
 _CACHE_SECONDS = 300
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from keyfob import auth, catalog
+from keyfob import auth
 from keyfob.auth import upstream
-from keyfob.catalog import AuthScheme
+from keyfob.catalog import loader
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import integration_fields
 from keyfob.catalog.params import validate as validate_params
 from keyfob.catalog.schema import TOKEN_URL_SCHEMES
@@ -13,9 +14,9 @@ from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import logger
 from keyfob.models.integrations import IntegrationCreate, IntegrationPage, IntegrationView
 from keyfob.models.mcp import MCP_APP, McpSettings
-from keyfob.models.records import IntegrationRecord
+from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.services import mcp_integrations, records
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import integrations
 from keyfob.store.errors import InUse
 
@@ -25,7 +26,7 @@ _SECRETS = ("client_secret", "oauth_client_secret")
 
 def warnings(app: str, kind: AuthScheme) -> list[str]:
     """A retiring scheme's warning, from the catalog (which may mark it after creation)."""
-    deprecated = catalog.get_app(app).scheme(kind).deprecated
+    deprecated = loader.get_app(app).scheme(kind).deprecated
     if deprecated is None:
         return []
     return [f"{app} retires {kind.value} on {deprecated.date}: {deprecated.message}"]
@@ -77,7 +78,7 @@ def _check_rsa_key(method: str, pem: object) -> None:
 
 
 def create(tenant_id: str, request: IntegrationCreate) -> IntegrationView:
-    app = catalog.get_app(request.app)
+    app = loader.get_app(request.app)
     scheme = app.scheme(request.auth_scheme)
     mcp = None
     if request.mcp is None and app.slug == MCP_APP:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import time
 
 from keyfob import auth
-from keyfob.catalog import AuthScheme
+from keyfob.catalog.names import AuthScheme
 from keyfob.core.config import settings
 from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger
-from keyfob.models.accounts import AccountView, Deleted, InitiatedAccount, Reinitiate, Revoked
-from keyfob.models.records import AccountChanges, AccountRecord
+from keyfob.models.account_view import AccountView
+from keyfob.models.accounts import Deleted, InitiatedAccount, Reinitiate, Revoked
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import connections, records, transitions
+from keyfob.services import connections, records, return_urls, transitions
 from keyfob.services.credentials import not_usable
 from keyfob.services.grants import expire_pending, revoke_grant
 from keyfob.services.tokens import resumed_due_at
@@ -149,7 +150,7 @@ def reinitiate(
         transition = transitions.REINITIATE
     integration = records.integration(tenant_id, account.integration_id)
     return_url = request.redirect_url or account.return_url
-    connections.check_return_url(integration, return_url)
+    return_urls.check(integration, return_url)
     url, state = connections.authorization(
         integration,
         account.id,

@@ -7,15 +7,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keyfob.core.errors import Forbidden, Invalid, NotFound
-from keyfob.models.mcp_tools import AppChoice
-from keyfob.models.records import AccountRecord, IntegrationRecord
 from keyfob.models.types import Status
 from keyfob.services import records
-from keyfob.services.api_keys import Caller
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts, integrations
+
+if TYPE_CHECKING:
+    from keyfob.models.mcp_tools import AppChoice
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.models.records.integrations import IntegrationRecord
+    from keyfob.services.api_keys import Caller
 
 
 @dataclass(frozen=True)

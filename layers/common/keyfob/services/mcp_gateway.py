@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from keyfob.core.errors import Conflict, Invalid, KeyfobError, NotFound
 from keyfob.core.observability import logger
-from keyfob.models.records import AccountChanges, AccountRecord, IntegrationRecord
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import connections, credentials, mcp_access, records, transitions
-from keyfob.services.mcp_access import Session
 from keyfob.services.mcp_remote import Refused, Remote
 from keyfob.services.proxy import renewed
 
 if TYPE_CHECKING:
+    from keyfob.models.records.integrations import IntegrationRecord
+    from keyfob.services.mcp_access import Session
     from keyfob.services.mcp_tools import Activity
 
 SEPARATOR = "__"

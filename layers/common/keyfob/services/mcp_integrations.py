@@ -5,15 +5,18 @@ names now."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyfob.catalog import App, AuthScheme, SchemeSpec
+from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.params import integration_fields, url_problem
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.errors import Invalid
-from keyfob.models.integrations import IntegrationCreate
 from keyfob.models.mcp import MCP_APP, McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
+
+if TYPE_CHECKING:
+    from keyfob.catalog.schema import App, SchemeSpec
+    from keyfob.models.integrations import IntegrationCreate
 
 
 def _invalid(field: str, reason: str) -> Invalid:

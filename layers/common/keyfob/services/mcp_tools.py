@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,10 +20,12 @@ from keyfob.core.errors import Invalid, KeyfobError, NotFound, validation_proble
 from keyfob.core.ids import iso, new_id, now
 from keyfob.core.observability import correlation_id, logger
 from keyfob.models import mcp_tools as args
-from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import connect_links, events, mcp_access, mcp_gateway, proxy
-from keyfob.services.mcp_access import Session
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.services.mcp_access import Session
 
 AGENT_ACTIVITY = "Keyfob.AgentActivity"
 _POLL_SECONDS = 1.0

@@ -19,19 +19,21 @@ the answer, whatever its status. What keeps the credential where it belongs:
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keyfob import auth, catalog
+from keyfob import auth
+from keyfob.catalog import loader
 from keyfob.core.config import settings
 from keyfob.core.errors import Busy, Invalid
 from keyfob.core.observability import logger, metrics
-from keyfob.models.proxy import ProxyRequest, ProxyResponse
-from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import credentials, records
 from keyfob.services.proxy_request import check, prepared, target
 from keyfob.services.proxy_response import exchange
-from keyfob.services.refresh import refresh
+
+if TYPE_CHECKING:
+    from keyfob.models.proxy import ProxyRequest, ProxyResponse
+    from keyfob.models.records.accounts import AccountRecord
 
 # The API request carrying the proxied one: within Lambda's 6 MB request payload.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
@@ -51,7 +53,7 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
             "api.base_url",
             {"integration_id": integration.id},
         )
-    scheme = catalog.get_app(account.app).scheme(account.auth_scheme)
+    scheme = loader.get_app(account.app).scheme(account.auth_scheme)
     family = auth.family(account.auth_scheme)
     # A host named by the token answer (Salesforce's instance_url) fills the URL too.
     named = {k: str(held.values[k]) for k in scheme.token_fields if held.values.get(k)}
@@ -92,6 +94,8 @@ def renewed(account: AccountRecord) -> dict[str, Any] | None:
     """The credential after one refresh, if the account has a new one to retry with."""
     if not auth.family(account.auth_scheme).renews or not account.refreshable:
         return None
+    from keyfob.services.refresh import refresh  # as credentials.usable: when needed
+
     try:
         result = refresh(account)
     except Busy:

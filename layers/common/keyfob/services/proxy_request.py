@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from keyfob import catalog
+from keyfob.catalog import loader
 from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid
 from keyfob.models.proxy import HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, ProxyRequest
@@ -100,11 +100,11 @@ def check(request: ProxyRequest) -> None:
 
 
 def target(base_url: str, params: dict[str, str], path: str) -> str:
-    missing = [name for name in catalog.placeholders(base_url) if name not in params]
+    missing = [name for name in loader.placeholders(base_url) if name not in params]
     # The params filled in were checked against their fields' patterns; this is the
     # last word on the URL actually called.
     problem = f"needs the param {missing[0]}" if missing else None
-    base = "" if missing else catalog.fill(base_url, params)
+    base = "" if missing else loader.fill(base_url, params)
     if problem or (problem := url_problem(base)):
         raise Invalid(
             "invalid_api_base_url", f"The app's API base URL {problem}", {"field": "api.base_url"}

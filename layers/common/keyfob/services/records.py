@@ -1,47 +1,23 @@
-"""Reading records for a use case: the store's errors in the API's words. Every service
-reads through these (or wraps its own store call in ``translated``), so that a missing
-account reads the same wherever it is missed."""
+"""Reading records for a use case: an account or an integration, the store's errors in
+the API's words (``store_errors``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from keyfob.core.errors import Malformed, NotFound
-from keyfob.models.records import AccountRecord, IntegrationRecord
-from keyfob.store import accounts, integrations
-from keyfob.store.errors import InvalidCursor, ItemNotFound
+from keyfob.services.store_errors import translated
+from keyfob.store import integrations
 
-_MISSING = {
-    "tenant": ("tenant_not_found", "No tenant {id!r}", "tenant_id"),
-    "integration": ("integration_not_found", "No integration {id!r}", "integration_id"),
-    "account": (
-        "connected_account_not_found",
-        "No connected account {id!r}",
-        "connected_account_id",
-    ),
-    "webhook": ("webhook_not_found", "No webhook endpoint {id!r}", "webhook_id"),
-    "attempt": ("attempt_not_found", "No delivery attempt {id!r}", "attempt_id"),
-}
-
-
-def not_found(missing: ItemNotFound) -> NotFound:
-    code, message, field = _MISSING[missing.kind]
-    return NotFound(code, message.format(id=missing.item_id), {field: missing.item_id})
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """The store's not-found and cursor errors as the API's."""
-    try:
-        yield
-    except ItemNotFound as missing:
-        raise not_found(missing) from missing
-    except InvalidCursor as invalid:
-        raise Malformed("invalid_cursor", "cursor is not one this API returned") from invalid
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
+    from keyfob.models.records.integrations import IntegrationRecord
 
 
 def account(tenant_id: str, account_id: str, *, consistent: bool = False) -> AccountRecord:
+    # The accounts' store and records: loaded by the functions that read an account, not
+    # by those that read only integrations (the integrations function).
+    from keyfob.store import accounts
+
     with translated():
         return accounts.get(tenant_id, account_id, consistent=consistent)
 

@@ -29,10 +29,10 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Busy
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
-from keyfob.models.records import AccountChanges, AccountRecord
+from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import integration_secrets, records, transitions
-from keyfob.services.tokens import scope_changes, token_changes
+from keyfob.services import integration_secrets, records, store_errors, transitions
+from keyfob.services.tokens import expired, scope_changes, token_changes
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
@@ -58,10 +58,6 @@ class Refresh:
     # The plaintext token set when this caller has it already (saves a KMS call).
     tokens: dict[str, Any] | None = None
     message: str | None = None
-
-
-def expired(account: AccountRecord, moment: Any) -> bool:
-    return account.token_expires_at is not None and account.token_expires_at <= iso(moment)
 
 
 def _now_ms() -> int:
@@ -114,7 +110,7 @@ def _leased(account: AccountRecord) -> bool:
 
 def _acquire(tenant_id: str, account_id: str, owner: str, expect: Expect) -> AccountRecord:
     moment = _now_ms()
-    with records.translated():
+    with store_errors.translated():
         return accounts.update(
             tenant_id,
             account_id,
@@ -253,7 +249,7 @@ def _failed(account: AccountRecord, owner: str, reason: str) -> Refresh:
         updated_at=transitions.stamp(),
     )
     try:
-        with records.translated():
+        with store_errors.translated():
             updated = accounts.update(
                 account.tenant_id,
                 account.id,

@@ -13,10 +13,10 @@ import re
 from keyfob.core.errors import Conflict, Invalid, NotFound
 from keyfob.core.ids import iso, new_id, now
 from keyfob.models.api_keys import ApiKeyCreate
-from keyfob.models.records import TenantRecord
+from keyfob.models.records.tenants import TenantRecord
 from keyfob.models.types import ID_PATTERN
 from keyfob.services import api_keys
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import tenants
 from keyfob.store.errors import Taken
 

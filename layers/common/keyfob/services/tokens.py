@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyfob.core.ids import iso
-from keyfob.models.records import AccountChanges, AccountRecord, Increment
-from keyfob.models.settings import OAuthSettings
+from keyfob.models.records.accounts import AccountChanges, AccountRecord, Increment
+
+if TYPE_CHECKING:
+    from keyfob.models.settings import OAuthSettings
 
 _DEFAULT_BUFFER = 300
 
@@ -90,3 +92,7 @@ def resumed_due_at(account: AccountRecord, oauth: OAuthSettings | None) -> str |
     if not account.refreshable:
         return account.token_expires_at
     return iso(parse(account.token_expires_at) - timedelta(seconds=_buffer(oauth)))
+
+
+def expired(account: AccountRecord, moment: Any) -> bool:
+    return account.token_expires_at is not None and account.token_expires_at <= iso(moment)

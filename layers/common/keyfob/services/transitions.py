@@ -20,17 +20,24 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keyfob.core.errors import Lapsed
 from keyfob.core.ids import iso, now
-from keyfob.models.records import AccountChanges, AccountRecord, LinkRecord, StateRecord
-from keyfob.models.types import Status
+from keyfob.models.types import Change, Status
 from keyfob.services import events
-from keyfob.services.events import Change
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import accounts
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import Unusable
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import (
+        AccountChanges,
+        AccountRecord,
+        LinkRecord,
+        StateRecord,
+    )
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,20 @@ import math
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from keyfob.core import aws
 from keyfob.core.config import settings
-from keyfob.models.records import EncryptedBlob
+from keyfob.models.records.base import EncryptedBlob
 
 KIND: Literal["keyfob.webhook.delivery"] = "keyfob.webhook.delivery"
 MAX_DELAY_SECONDS = 900
 
 
 class Delivery(BaseModel):
+    # Built on first use, like every model: the webhooks API uses it on two routes only.
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["keyfob.webhook.delivery"] = KIND
     tenant_id: str
     webhook_id: str

@@ -21,7 +21,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, iso_epoch, new_id, now
 from keyfob.core.observability import logger
-from keyfob.models.records import WebhookRecord
+from keyfob.models.records.events import WebhookRecord
 from keyfob.models.webhooks import (
     TEST_EVENT,
     AttemptPage,
@@ -34,7 +34,7 @@ from keyfob.models.webhooks import (
     WebhookView,
 )
 from keyfob.services import webhook_queue
-from keyfob.services.records import translated
+from keyfob.services.store_errors import translated
 from keyfob.store import webhooks
 
 SECRET_PREFIX = "whsec_"

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import (
+from keyfob.models.records.accounts import (
     AccountChanges,
     AccountRecord,
     Increment,

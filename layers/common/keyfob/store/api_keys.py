@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import ApiKeyRecord
+from keyfob.models.records.tenants import ApiKeyRecord
 from keyfob.store import table
 from keyfob.store.table import key, tenant_pk
 

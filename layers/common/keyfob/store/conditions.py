@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from keyfob.core.config import settings
-from keyfob.models.records import AccountChanges, Increment
+from keyfob.models.records.accounts import AccountChanges, Increment
 from keyfob.models.types import PENDING, Status
 from keyfob.store.attributes import serialize
 from keyfob.store.table import shard

@@ -4,9 +4,10 @@ whoever asked."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from keyfob.models.records import AccountRecord
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import AccountRecord
 
 
 class StoreError(Exception):

@@ -4,7 +4,7 @@ Query of one account), newest first."""
 
 from __future__ import annotations
 
-from keyfob.models.records import HistoryRecord
+from keyfob.models.records.accounts import HistoryRecord
 from keyfob.store import table
 from keyfob.store.table import key, tenant_pk
 

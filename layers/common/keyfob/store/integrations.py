@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import IntegrationRecord
+from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.models.types import INTEGRATION_CURSOR_PATTERN
 from keyfob.store import table
 from keyfob.store.errors import InUse, ItemNotFound

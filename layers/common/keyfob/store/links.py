@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from keyfob.models.records import LinkRecord
+from keyfob.models.records.accounts import LinkRecord
 from keyfob.store import table
 from keyfob.store.table import key
 

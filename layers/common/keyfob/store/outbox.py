@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from keyfob.models.records import OutboxRecord
+from keyfob.models.records.events import OutboxRecord
 from keyfob.store import table
 from keyfob.store.table import key
 

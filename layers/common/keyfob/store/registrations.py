@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from keyfob.models.records import RegistrationRecord
+from keyfob.models.records.integrations import RegistrationRecord
 from keyfob.store import table
 from keyfob.store.table import key, tenant_pk
 

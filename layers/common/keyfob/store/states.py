@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import StateRecord
+from keyfob.models.records.accounts import StateRecord
 from keyfob.store import table
 from keyfob.store.errors import Unusable
 from keyfob.store.table import key

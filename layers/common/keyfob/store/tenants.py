@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import ApiKeyRecord, TenantRecord
 from keyfob.store import api_keys, table
 from keyfob.store.errors import ItemNotFound, Taken
 from keyfob.store.table import key, tenant_pk
+
+if TYPE_CHECKING:
+    from keyfob.models.records.tenants import ApiKeyRecord, TenantRecord
 
 
 def put_tenant(tenant: TenantRecord, api_key: ApiKeyRecord) -> None:

@@ -10,14 +10,17 @@ once (the caller publishes one event for it), and a failure streak starts once."
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from keyfob.models.records import AttemptRecord, EncryptedBlob, WebhookRecord
+from keyfob.models.records.events import AttemptRecord, WebhookRecord
 from keyfob.store import attributes, table
 from keyfob.store.errors import ItemNotFound
 from keyfob.store.table import key, tenant_pk
+
+if TYPE_CHECKING:
+    from keyfob.models.records.base import EncryptedBlob
 
 MAX_LISTED_ATTEMPTS = 100
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,12 +14,15 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from keyfob.core.errors import KeyfobError, Malformed, TooLarge, UnsupportedFormat
 from keyfob.core.observability import logger
-from keyfob.models.records import IntegrationRecord, LinkRecord
 from keyfob.security import csrf
 from keyfob.services import connect_page
 from keyfob.services.connect_page import Done, Form, Visit
 from keyfob.web import errors
 from keyfob.web.pages import message, page, security_headers
+
+if TYPE_CHECKING:
+    from keyfob.models.records.accounts import LinkRecord
+    from keyfob.models.records.integrations import IntegrationRecord
 
 MAX_FORM_BYTES = 16 * 1024
 _STATUS = {None: 200, "invalid": 422, "unreachable": 502}

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from keyfob.core.errors import KeyfobError, Malformed
-from keyfob.models.records import AccountRecord
 from keyfob.models.types import Status
 from keyfob.web import errors
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from keyfob.models.records.accounts import AccountRecord
 
 TEMPLATES = Path(__file__).with_name("templates")
 STYLE = (TEMPLATES / "page.css").read_text(encoding="utf-8")

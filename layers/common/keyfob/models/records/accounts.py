@@ -1,6 +1,5 @@
-"""The records stored in DynamoDB, apart from the API's models: a record holds what the
-API never shows (encrypted secrets, leases, hashes), and the API shows what a record
-is turned into (``AccountRecord.view``)."""
+"""A connected account, a write of its attributes, and what it is made with and leaves:
+its pending authorization (state), the connect link it came from, its history."""
 
 from __future__ import annotations
 
@@ -8,53 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from keyfob.catalog import AuthScheme, GitHubAppSpec, OAuth1Spec
-from keyfob.models.accounts import AccountFields, AccountView
-from keyfob.models.mcp import Grant, McpSettings
-from keyfob.models.settings import ApiSettings, OAuthSettings
+from keyfob.models.account_view import AccountFields, AccountView
+from keyfob.models.mcp import Grant
+from keyfob.models.records.base import EncryptedBlob, Record
 from keyfob.models.types import PENDING, Status
-
-
-class Record(BaseModel):
-    # A newer writer's extra attributes do not break an older reader.
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-
-class EncryptedBlob(Record):
-    """What is stored: never the plaintext, never the plaintext data key."""
-
-    v: int
-    edk: str  # KMS-encrypted data key, base64
-    nonce: str  # 96-bit GCM nonce, base64
-    ct: str  # ciphertext with the GCM tag, base64
-
-
-class TenantRecord(Record):
-    id: str
-    name: str
-    api_key_prefix: str
-    created_at: str
-
-
-class IntegrationRecord(Record):
-    tenant_id: str
-    id: str
-    name: str
-    app: str
-    auth_scheme: AuthScheme
-    client_id: str | None = None
-    scopes: list[str] = []
-    oauth: OAuthSettings | None = None
-    oauth1: OAuth1Spec | None = None
-    github_app: GitHubAppSpec | None = None
-    api: ApiSettings | None = None
-    # A remote MCP server, whose authorization server each connection discovers.
-    mcp: McpSettings | None = None
-    require_confirmation: bool = False
-    secret: EncryptedBlob | None = None
-    account_count: int = 0
-    created_at: str
-
 
 LAPSED_REASON = {
     Status.INITIATED: "authorization was not completed in time",
@@ -178,91 +134,6 @@ class LinkRecord(Record):
     expires_at: int
     used_at: str | None = None
     account_id: str | None = None
-
-
-class OutboxRecord(Record):
-    """An event PutEvents refused, kept for the scheduled run to send again. The event
-    is encrypted: an Initiated event carries an authorization URL, whose state Keyfob
-    otherwise stores only hashed."""
-
-    event_id: str
-    tenant_id: str
-    recorded_at: str
-    event: EncryptedBlob
-    ttl: int  # DynamoDB's TTL drops an event nobody could send for a week
-
-
-class ApiKeyRecord(Record):
-    """An API key, found by the hash of the key (the authorizer's lookup) and listed
-    under its tenant by id. A tenant key opens the whole API; an agent key only the MCP
-    endpoint, for its entities (and apps and tools, when it names them)."""
-
-    key_hash: str
-    id: str = ""
-    tenant_id: str
-    kind: Literal["tenant", "agent"] = "tenant"
-    name: str | None = None
-    prefix: str = ""
-    entity_ids: list[str] = []
-    apps: list[str] | None = None
-    operations: list[str] | None = None
-    created_at: str
-    expires_at: int | None = None  # epoch seconds; None: until deleted
-
-    def expired(self, now_epoch: float) -> bool:
-        return self.expires_at is not None and self.expires_at <= now_epoch
-
-
-class RegistrationRecord(Record):
-    """An OAuth client Keyfob registered (RFC 7591) with an MCP server's authorization
-    server, keyed by tenant and the authorization server's issuer, reused by every
-    connection to it; its client secret is encrypted."""
-
-    tenant_id: str
-    issuer: str
-    client_id: str
-    token_endpoint_auth_method: str
-    secret: EncryptedBlob | None = None
-    client_secret_expires_at: int | None = None  # epoch seconds; None or 0: never
-    registered_at: str
-
-
-class WebhookRecord(Record):
-    """A webhook endpoint. Its signing secrets are encrypted: ``{"keys": [{"secret",
-    "expires_at"}]}``, the newest first; a rotated-out secret signs until its expiry."""
-
-    tenant_id: str
-    id: str
-    url: str
-    event_types: list[str] | None = None
-    description: str | None = None
-    status: Literal["ENABLED", "DISABLED"] = "ENABLED"
-    status_reason: str | None = None
-    failing_since: str | None = None
-    secrets: EncryptedBlob
-    created_at: str
-    secret_rotated_at: str | None = None
-
-
-class AttemptRecord(Record):
-    """One delivery attempt of a message to an endpoint. The payload is encrypted (an
-    Initiated event's authorization URL holds an OAuth state); the listing never shows it."""
-
-    tenant_id: str
-    webhook_id: str
-    id: str
-    message_id: str
-    event_type: str
-    trigger: Literal["event", "test", "retry"]
-    attempt: int
-    attempted_at: str
-    status_code: int | None = None
-    duration_ms: int
-    error_class: str | None = None
-    succeeded: bool
-    next_attempt_at: str | None = None
-    payload: EncryptedBlob
-    ttl: int
 
 
 class HistoryRecord(Record):
