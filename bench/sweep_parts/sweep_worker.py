@@ -16,16 +16,14 @@ from typing import Any
 
 def main(shards: list[int], layer: str, budget_ms: float) -> None:
     sys.path.insert(0, layer)
-    from botocore.config import Config
-
     from keyfob.core import aws
     from keyfob.services import sweep
 
     # The emulators share two cores with every worker and answer a Query of a 100,000-item
     # table in a second or more, where DynamoDB takes milliseconds: the SDK's timeouts are
     # lengthened here so that what is measured is Keyfob's work, not moto's pace.
-    aws._CONFIG = aws._CONFIG.merge(Config(read_timeout=120))
-    aws._PUBLISH_CONFIG = aws._PUBLISH_CONFIG.merge(Config(read_timeout=60))
+    aws._CONFIG = {**aws._CONFIG, "read_timeout": 120}
+    aws._PUBLISH_CONFIG = {**aws._PUBLISH_CONFIG, "read_timeout": 60}
 
     calls: Counter[str] = Counter()
 
