@@ -285,8 +285,9 @@ def measure(
     made = sum((r["calls"] for r in runs), Counter())
     elapsed = sum(r["elapsed"] for r in runs)
     refreshed, taken = counts["TokensRefreshed"], counts["DueAccounts"]
-    # A run out of time stops reading its shard (DueLeftForNextRun is 1 then), and a
-    # refresh that failed backs off: what is still due is counted from the seed.
+    # A run out of time stops reading its shard (DueLeftForNextRun counts only what it
+    # took and put off, and 1 for the rest), and a refresh that failed backs off: what
+    # is still due is counted from the seed.
     stopped, left = runs[-1]["counts"]["DueLeftForNextRun"], due - refreshed
     per = {service: made[service] / max(taken, 1) for service in ("dynamodb", "kms", "events")}
     print(

@@ -49,6 +49,16 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def moto_app() -> WSGIApp:
+    """moto's server app with its DynamoDB made as above: what the local stack, the tests
+    and the benches all serve."""
+    from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
+
+    roll_back_per_item()
+    unsorted_query_scans()
+    return SerialWrites(moto.DomainDispatcherApplication(moto.create_backend_app))
+
+
 class SerialWrites:
     """moto's app with DynamoDB's writes one at a time, and transactions idempotent by
     their ClientRequestToken. moto's state is the process's: so are the lock and the

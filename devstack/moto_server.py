@@ -11,7 +11,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .moto_dynamodb import SerialWrites, roll_back_per_item, unsorted_query_scans
+from .moto_dynamodb import moto_app
 from .template import DEFAULT_REGION
 
 
@@ -59,10 +59,7 @@ class EmbeddedAWS:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         from moto.moto_server import werkzeug_app as moto  # slow import: only when needed
 
-        roll_back_per_item()
-        unsorted_query_scans()
-        app = SerialWrites(moto.DomainDispatcherApplication(moto.create_backend_app))
-        self._server = serve(app, host, port, request_handler=moto.MotoRequestHandler)
+        self._server = serve(moto_app(), host, port, request_handler=moto.MotoRequestHandler)
         self.endpoint_url = f"http://{host}:{self._server.server_port}"
 
     def stop(self) -> None:

@@ -19,14 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from moto.moto_server import werkzeug_app as moto
 from werkzeug.serving import run_simple
 
-from devstack.moto_dynamodb import SerialWrites, roll_back_per_item, unsorted_query_scans
+from devstack.moto_dynamodb import moto_app
 
 
 def main(port: int, latency_ms: float) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    roll_back_per_item()
-    unsorted_query_scans()
-    app = SerialWrites(moto.DomainDispatcherApplication(moto.create_backend_app))
+    app = moto_app()
 
     def latent(environ: dict[str, Any], start_response: Any) -> Any:
         time.sleep(latency_ms / 1000)

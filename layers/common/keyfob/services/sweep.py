@@ -11,8 +11,8 @@ soonest first. Accounts are worked on in bounded parallel: a pool of
 memory stays flat however many are due. Each refresh takes the account's lease like
 any other caller, so the run and API calls never refresh one account twice. The run
 stops taking new work, and reading its shard, when its Lambda is close to its timeout;
-what it leaves is still due, and the next run takes it first (``DueLeftForNextRun``: 1
-for a run that stopped with work left).
+what it leaves is still due, and the next run takes it first (``DueLeftForNextRun``
+counts the refreshes put off for lack of time, and 1 for a shard left unread).
 """
 
 from __future__ import annotations
