@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from keyfob.models.accounts import ConnectionCreate, InitiatedAccount
+from keyfob.models.connections import ConnectionCreate, InitiatedAccount
 from keyfob.services import connections
 from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, entry, tenant_id
 

@@ -6,7 +6,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyfob.models.account_view import AccountView
-from keyfob.models.accounts import Confirmation, Deleted, InitiatedAccount, Reinitiate
+from keyfob.models.accounts import Deleted
+from keyfob.models.connections import Confirmation, InitiatedAccount, Reinitiate
 from keyfob.models.types import ResourceId
 from keyfob.services import confirmation, lifecycle
 from keyfob.web.resolver import API_KEY_SECURITY, callback_url, create_app, entry, tenant_id

@@ -7,8 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyfob.core.errors import KeyfobError
 from keyfob.models.types import STATE_PATTERN
-from keyfob.services import mcp_integrations
-from keyfob.services.callback import complete
+from keyfob.services.callback import client_metadata_document, complete
 from keyfob.web import pages
 from keyfob.web.resolver import create_app, entry, public_base
 
@@ -63,7 +62,7 @@ def callback(
     "client using PKCE, whose one redirect URI is the OAuth callback.",
 )
 def client_metadata() -> Response[dict[str, Any]]:
-    document = mcp_integrations.client_metadata(public_base(app))
+    document = client_metadata_document(public_base(app))
     return Response(
         status_code=200,
         content_type="application/json",

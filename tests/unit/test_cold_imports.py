@@ -3,11 +3,11 @@ bench/cold_start.py). Each handler module imported in a fresh interpreter, as on
 Lambda cold start, with the layer on the path.
 
 No function imports boto3 (the layer uses botocore's clients and its own AttributeValue
-(de)serializer), nor botocore's session and client machinery: the first AWS client
-imports them, or, with SnapStart, the hook run before the snapshot. No function reads
+(de)serializer), nor botocore's session, client machinery and exceptions: the first AWS
+client imports them, or, with SnapStart, the hook run before the snapshot. No function reads
 the catalog's data at import; only those that use the catalog load its schema, only
-those that read or write accounts load the accounts' store and records, only the API's
-functions load Powertools' resolver.
+those that start connections load their models, only those that read or write accounts
+load the accounts' store and records, only the API's functions load Powertools' resolver.
 """
 
 from __future__ import annotations
@@ -31,21 +31,30 @@ loader = sys.modules.get("keyfob.catalog.loader")
 read = bool(loader and loader._raw.cache_info().currsize)
 print(json.dumps([sorted(sys.modules), read]))
 """
-# Loaded by no function's import: the first AWS call loads botocore's session.
-NEVER_AT_INIT = ("boto3", "botocore.session", "botocore.client")
+# Loaded by no function's import: the first AWS call loads botocore's session, and its
+# exceptions with it (``except aws.ClientError`` looks them up only then).
+NEVER_AT_INIT = ("boto3", "botocore.session", "botocore.client", "botocore.exceptions")
 # module -> the only functions whose import may load it
 ONLY_IN = {
     # The catalog's models (App, SchemeSpec...): functions that read the catalog.
+    # The OAuth callback loads them only to probe an app for the account's identity.
     "keyfob.catalog.schema": {
         "commands",
-        "connect_links",
         "connect_page",
         "fetch_params",
         "initiate_connection",
         "integrations",
         "manage_accounts",
-        "oauth_callback",
         "proxy",
+    },
+    # Webhook endpoints and deliveries as stored: the webhook functions.
+    "keyfob.models.records.webhooks": {"webhook_delivery", "webhooks"},
+    # Starting a connection's API models: the functions that start one.
+    "keyfob.models.connections": {
+        "commands",
+        "connect_page",
+        "initiate_connection",
+        "manage_accounts",
     },
     # The accounts' store and its records: functions that read or write accounts.
     "keyfob.store.accounts": {

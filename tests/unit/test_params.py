@@ -10,6 +10,7 @@ import pytest
 from keyfob.catalog import params
 from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.schema import ParamField
+from keyfob.core import urls
 from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 
@@ -72,13 +73,13 @@ def test_every_problem_is_named_at_once_without_echoing_values() -> None:
     ],
 )
 def test_url_problem_in_production(production: None, url: str, allowed: bool) -> None:
-    assert (params.url_problem(url) is None) is allowed
+    assert (urls.url_problem(url) is None) is allowed
 
 
 def test_loopback_over_http_is_allowed_only_when_configured() -> None:
     # The test session runs with KEYFOB_ALLOW_HTTP_LOOPBACK=true, as the local stack does.
-    assert params.url_problem("http://127.0.0.1:8080/token") is None
-    assert params.url_problem("http://10.0.0.1/token") is not None
+    assert urls.url_problem("http://127.0.0.1:8080/token") is None
+    assert urls.url_problem("http://10.0.0.1/token") is not None
 
 
 def test_the_document_says_which_credentials_each_scheme_s_integration_takes() -> None:

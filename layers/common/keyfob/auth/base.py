@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from keyfob.auth.upstream import Credential, ProbeResult
@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 RevocationStatus = Literal["revoked", "failed", "not_supported"]
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """An integration and one connection's plain params, with the integration's
     decrypted client secret where the family needs one."""
 
@@ -41,8 +40,7 @@ class Context:
     oauth_client_secret: str = ""
 
 
-@dataclass(frozen=True)
-class Authorization:
+class Authorization(NamedTuple):
     """Where to send the user's browser, and what the callback must match it with."""
 
     url: str
@@ -53,13 +51,12 @@ class Authorization:
     scopes: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Begun:
+class Begun(NamedTuple):
     """A started connection: an authorization to send the user to, or a credential that
     is complete as given (to verify and store)."""
 
     authorization: Authorization | None = None
-    credential: dict[str, Any] = field(default_factory=dict)
+    credential: Mapping[str, Any] = MappingProxyType({})
 
 
 class GrantError(Exception):

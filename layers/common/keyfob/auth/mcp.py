@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from keyfob.auth.authorization import authorization_url
@@ -33,6 +32,7 @@ from keyfob.auth.mcp_discovery import Discovered, discover, post_json
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, now
 from keyfob.core.observability import logger
+from keyfob.core.urls import url_problem
 from keyfob.models.mcp import Grant
 from keyfob.models.records.integrations import RegistrationRecord
 from keyfob.store import registrations
@@ -212,12 +212,10 @@ def authorization(context: Context, redirect_uri: str) -> Authorization:
     grant, endpoint, scope = grant_for(context, redirect_uri)
     extra = {"resource": grant.resource, **({"scope": scope} if scope else {})}
     started = authorization_url(endpoint, grant.client_id, redirect_uri, True, extra)
-    return replace(started, grant=grant)
+    return started._replace(grant=grant)
 
 
 def _metadata_url_problem(redirect_uri: str) -> str | None:
-    from keyfob.catalog.params import url_problem
-
     return url_problem(client_metadata_url(redirect_uri))
 
 
@@ -254,7 +252,7 @@ def with_grant(context: Context, credential: Mapping[str, Any]) -> Context:
     carried = credential.get(GRANT_KEY)
     if not isinstance(carried, dict):
         return context
-    return replace(context, grant=Grant.model_validate(carried))
+    return context._replace(grant=Grant.model_validate(carried))
 
 
 def carried(context: Context, tokens: dict[str, Any]) -> dict[str, Any]:

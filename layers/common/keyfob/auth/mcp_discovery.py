@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid, UpstreamFailed
+from keyfob.core.urls import url_problem
 from keyfob.security import http
 
 if TYPE_CHECKING:

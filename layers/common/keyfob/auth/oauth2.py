@@ -10,7 +10,6 @@ provider quirks are set up in ``keyfob.auth.oauth2_session``.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -211,7 +210,7 @@ class OAuth2(Family):
         authorization = authorization_url(
             oauth.authorization_url, integration.client_id, redirect_uri, bool(oauth.pkce), extra
         )
-        return Begun(authorization=dataclasses.replace(authorization, scopes=scopes or None))
+        return Begun(authorization=authorization._replace(scopes=scopes or None))
 
     def complete(
         self, context: Context, code: str, redirect_uri: str, code_verifier: str | None

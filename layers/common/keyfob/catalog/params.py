@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Collection, Mapping, Sequence
-from urllib.parse import urlsplit
 
 from keyfob.catalog.loader import example, placeholders
 from keyfob.catalog.names import AuthScheme
 from keyfob.catalog.schema import ParamField, SchemeSpec
-from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
+from keyfob.core.urls import url_problem
 
 ParamValues = dict[str, str | list[str]]
 
@@ -87,43 +85,6 @@ def integration_fields(scheme: SchemeSpec) -> list[ParamField]:
         ),
         scopes,
     ]
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        return None
-
-
-def _is_loopback(host: str) -> bool:
-    address = _ip(host)
-    return host == "localhost" or (address is not None and address.is_loopback)
-
-
-def url_problem(value: str) -> str | None:
-    """Why a URL Keyfob will call or send a browser to is unacceptable, or None."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "is not a valid URL"
-    if not parts.hostname:
-        return "must be an absolute URL"
-    if parts.username or parts.password:
-        return "must not carry credentials"
-    if parts.fragment:
-        return "must not have a fragment"
-    local_allowed = settings().allow_http_loopback and _is_loopback(parts.hostname)
-    address = _ip(parts.hostname)
-    # Keyfob calls these URLs from inside AWS: no link-local (instance metadata), private
-    # or loopback address literals. A host name is not resolved here, so a name that
-    # points at such an address is not caught by this check.
-    if address is not None and not address.is_global and not local_allowed:
-        return "must not be a private, loopback or link-local address"
-    if parts.scheme == "https" or (parts.scheme == "http" and local_allowed):
-        return None
-    return "must use https"
 
 
 def template_problem(url: str, fields: Collection[str], extra: Collection[str] = ()) -> str | None:

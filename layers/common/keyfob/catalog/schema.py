@@ -359,17 +359,3 @@ class App(BaseModel):
             f"App {self.slug!r} does not support auth scheme {kind.value}",
             {"supported": [s.type.value for s in self.auth_schemes]},
         )
-
-
-class Catalog(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    version: Literal[1]
-    apps: list[App]
-
-    @model_validator(mode="after")
-    def _unique_slugs(self) -> Catalog:
-        slugs = [a.slug for a in self.apps]
-        if len(set(slugs)) != len(slugs):
-            raise ValueError("duplicate app slug")
-        return self

@@ -10,6 +10,8 @@ and client machinery, the API functions' framework (Powertools' resolver with va
 is about 1.7x a bare ``import boto3``, without it 1.2x (bench/cold_start.py), and the
 target is 1.5x for a whole function. With SnapStart, the before-snapshot hook imports it
 (``preload``), so that a restored function does not pay for it on its first request.
+Its exceptions too: ``except aws.ClientError`` looks the class up only when an exception
+reaches the clause, which a call to AWS has by then imported (PEP 562 ``__getattr__``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError as BotoCoreError
+    from botocore.exceptions import ClientError as ClientError
     from botocore.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
@@ -41,6 +45,16 @@ _PUBLISH_CONFIG: dict[str, Any] = {
     "read_timeout": 2,
     "retries": {"mode": "standard", "max_attempts": 2},
 }
+
+
+if not TYPE_CHECKING:  # the type checker sees the imports above
+
+    def __getattr__(name: str) -> type[Exception]:
+        if name in ("BotoCoreError", "ClientError"):
+            from botocore import exceptions
+
+            return getattr(exceptions, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache

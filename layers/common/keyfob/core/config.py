@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
-class Settings:
+# A NamedTuple, not a frozen dataclass: as immutable, and a quarter of the cost to define,
+# which every function pays on a cold start (bench/cold_start.py).
+class Settings(NamedTuple):
     table_name: str
     kms_key_id: str
     public_url: str
@@ -84,7 +85,7 @@ def settings() -> Settings:
         webhook_retry_seconds=tuple(
             int(s) for s in os.environ.get("KEYFOB_WEBHOOK_RETRY_SECONDS", "").split(",") if s
         )
-        or Settings.webhook_retry_seconds,
+        or Settings._field_defaults["webhook_retry_seconds"],
         webhook_disable_after_seconds=int(
             os.environ.get("KEYFOB_WEBHOOK_DISABLE_AFTER_SECONDS", "86400")
         ),

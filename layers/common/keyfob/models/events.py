@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from keyfob.models.accounts import ConnectionCreate
+from keyfob.models.connections import ConnectionCreate
 from keyfob.models.types import Model, ResourceId, Status
 
 # --- events out ----------------------------------------------------------------------

@@ -16,7 +16,6 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -75,7 +74,7 @@ def _open(
         )
     except InvalidTag as exc:
         raise _integrity_error(record) from exc
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if exc.response["Error"]["Code"] != "InvalidCiphertextException":
             raise
         raise _integrity_error(record) from exc

@@ -7,8 +7,7 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from keyfob import auth
 from keyfob.auth.base import GrantError
@@ -18,7 +17,7 @@ from keyfob.core.ids import iso, iso_epoch, lookup_hash, now
 from keyfob.core.observability import logger, metrics
 from keyfob.core.urls import with_query
 from keyfob.models.records.accounts import AccountChanges, AccountRecord, Increment, StateRecord
-from keyfob.services import connections, integration_secrets, tokens, transitions
+from keyfob.services import integration_secrets, tokens, transitions, upstream_identity
 from keyfob.store import states
 from keyfob.store.errors import StaleAccount, Unusable
 
@@ -30,8 +29,7 @@ if TYPE_CHECKING:
 _PROVIDER_ERROR = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The account as the callback left it, and where the browser goes: the app's
     redirect_url with connected_account_id and status (and the confirmation code), or
     nowhere (a page says how it went)."""
@@ -72,7 +70,7 @@ def complete(query: Mapping[str, str]) -> Outcome:
         token_set = family.complete(context, code, pending.redirect_uri, pending.code_verifier)
     except GrantError as exc:
         return _failed(pending, str(exc))
-    identity = connections.identified(integration.record, token_set, pending.params)
+    identity = upstream_identity.identified(integration.record, token_set, pending.params)
     from keyfob.security import crypto
 
     changes = identity.merged(
@@ -105,6 +103,14 @@ def complete(query: Mapping[str, str]) -> Outcome:
     logger.info("connection awaiting confirmation", extra={"connected_account_id": account.id})
     metrics.add_metric(name="ConnectionsActivated", unit="Count", value=1)
     return _outcome(account, pending, code)
+
+
+def client_metadata_document(base_url: str) -> dict[str, Any]:
+    """Keyfob's OAuth Client ID Metadata Document, as served at its client_id URL: the
+    client that remote MCP servers' authorization servers send back to this callback."""
+    from keyfob.auth import mcp
+
+    return mcp.client_metadata(base_url)
 
 
 def _claimed(state: str) -> StateRecord:

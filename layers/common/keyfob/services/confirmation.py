@@ -26,7 +26,7 @@ from keyfob.store.errors import StaleAccount
 
 if TYPE_CHECKING:
     from keyfob.models.account_view import AccountView
-    from keyfob.models.accounts import Confirmation
+    from keyfob.models.connections import Confirmation
 
 
 def confirm(tenant_id: str, account_id: str, request: Confirmation) -> AccountView:

@@ -12,9 +12,9 @@ was typed kept, secrets excepted. How it looks is ``keyfob.web.connect_page``'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
@@ -23,7 +23,7 @@ from keyfob.catalog import loader
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
-from keyfob.models.accounts import ConnectionCreate
+from keyfob.models.connections import ConnectionCreate
 from keyfob.security import csrf
 from keyfob.services import connect_links, connections, records
 
@@ -33,13 +33,12 @@ if TYPE_CHECKING:
     from keyfob.models.records.integrations import IntegrationRecord
 
 
-@dataclass(frozen=True)
-class Visit:
+class Visit(NamedTuple):
     """What the page needs of the request besides the form."""
 
     base_url: str  # where browsers reach Keyfob
     callback_url: str
-    cookies: list[str] = field(default_factory=list)  # "name=value", as API Gateway gives them
+    cookies: Sequence[str] = ()  # "name=value", as API Gateway gives them
     fetch_site: str | None = None  # the Sec-Fetch-Site header
 
     @property
@@ -73,8 +72,7 @@ class Form:
         return auth.family(self.scheme.type).redirects
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """The connection is made or under way: the browser goes on to ``location`` (None:
     a link without a redirect_url, whose page says the account is connected)."""
 

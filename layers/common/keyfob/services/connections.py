@@ -3,7 +3,6 @@ verified with the app and stored at once (ACTIVE)."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,14 +15,13 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Invalid, UpstreamFailed
 from keyfob.core.ids import iso, iso_epoch, lookup_hash, new_id, now
 from keyfob.core.observability import logger, metrics
-from keyfob.models.accounts import ConnectionCreate, InitiatedAccount
+from keyfob.models.connections import ConnectionCreate, InitiatedAccount
 from keyfob.models.records.accounts import AccountChanges, AccountRecord, LinkRecord, StateRecord
 from keyfob.models.types import Status
-from keyfob.services import events, records, return_urls, transitions
+from keyfob.services import events, records, return_urls, transitions, upstream_identity
 from keyfob.services.tokens import token_changes
 
 if TYPE_CHECKING:
-    from keyfob.auth.upstream import ProbeResult
     from keyfob.models.records.integrations import IntegrationRecord
 
 
@@ -93,17 +91,20 @@ def start(
 
     from keyfob.security import crypto
 
-    identity = verified(integration, begun.credential, plain) if validate else AccountChanges()
+    credential = dict(begun.credential)
+    identity = (
+        upstream_identity.verified(integration, credential, plain) if validate else AccountChanges()
+    )
     family = auth.family(integration.auth_scheme)
     if family.renews:  # a token obtained at once (client credentials, a JWT assertion)
-        renewal = token_changes(begun.credential, integration.oauth, 0, family.renews_itself)
+        renewal = token_changes(credential, integration.oauth, 0, family.renews_itself)
         identity = identity.merged(renewal)
     account = account.model_copy(
         update={
             **identity.model_dump(exclude_unset=True),
             "status": Status.ACTIVE,
             "secret": crypto.seal_account(
-                begun.credential, tenant_id=integration.tenant_id, account_id=account.id
+                credential, tenant_id=integration.tenant_id, account_id=account.id
             ),
         }
     )
@@ -126,7 +127,7 @@ def _begin(
         from keyfob.services import integration_secrets
 
         held = integration_secrets.with_secret(integration.tenant_id, integration.id)
-        context = dataclasses.replace(held.context(plain), scopes=scopes)
+        context = held.context(plain)._replace(scopes=scopes)
     return family.begin(context, secret, callback_url)
 
 
@@ -188,59 +189,3 @@ def authorization(
 def pending_changes(state: StateRecord) -> AccountChanges:
     """An attempt lapses with its state; the scheduled run records it as EXPIRED then."""
     return AccountChanges(pending_until=state.expires_at, due_at=iso_epoch(state.expires_at))
-
-
-def verified(
-    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
-) -> AccountChanges:
-    """Ask the app whether it takes the credential: refuse it if not, before storing.
-    Returns the upstream identity the app's answer names."""
-    if integration.api is None or integration.api.identity is None:
-        return AccountChanges()
-    result = _probe(integration, credential, params)
-    if result.outcome == "rejected":
-        raise Invalid(
-            "credentials_rejected",
-            f"{integration.app} rejected the credentials ({result.message})",
-            {"app": integration.app},
-        )
-    if result.outcome == "unavailable":
-        raise UpstreamFailed(
-            "verification_unavailable",
-            f"Could not verify the credentials with {integration.app}: {result.message}; "
-            "retry, or pass validate=false to store them unverified",
-            {"app": integration.app},
-        )
-    return _identity(result)
-
-
-def identified(
-    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
-) -> AccountChanges:
-    """Which upstream account was connected; best effort, it never fails a connection."""
-    if (named := auth.family(integration.auth_scheme).identity(credential)) is not None:
-        return _identity(named)
-    if integration.api is None or integration.api.identity is None:
-        return AccountChanges()
-    result = _probe(integration, credential, params)
-    if result.outcome != "valid":
-        logger.warning(
-            "identity not fetched", extra={"app": integration.app, "reason": result.message}
-        )
-        return AccountChanges()
-    return _identity(result)
-
-
-def _probe(
-    integration: IntegrationRecord, credential: Mapping[str, Any], params: Mapping[str, str]
-) -> ProbeResult:
-    assert integration.api is not None
-    scheme = loader.get_app(integration.app).scheme(integration.auth_scheme)
-    family = auth.family(integration.auth_scheme)
-    return family.probe(integration.api, scheme, credential, params)
-
-
-def _identity(result: ProbeResult) -> AccountChanges:
-    return AccountChanges(
-        upstream_account_id=result.account_id, upstream_display_name=result.display_name
-    )

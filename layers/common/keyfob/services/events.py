@@ -26,8 +26,6 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from keyfob.core import aws
 from keyfob.core.config import settings
 from keyfob.core.errors import Tampered
@@ -39,6 +37,7 @@ from keyfob.services import history
 from keyfob.store import outbox
 
 if TYPE_CHECKING:
+    from botocore.exceptions import BotoCoreError, ClientError
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
     from keyfob.models.events import CommandRejectedEvent, ConnectionEvent, WebhookDisabledEvent
@@ -132,7 +131,7 @@ def _put(bus: str, pending: list[Pending]) -> None:
         response = aws.events().put_events(
             Entries=[_entry(bus, detail_type, body) for detail_type, _, body in pending]
         )
-    except (BotoCoreError, ClientError) as exc:
+    except (aws.BotoCoreError, aws.ClientError) as exc:
         refused = [(event, _error_code(exc)) for event in pending]
     else:
         refused = [
@@ -203,7 +202,7 @@ def _entry(bus: str, detail_type: str, detail: dict[str, Any]) -> PutEventsReque
 
 
 def _error_code(exc: BotoCoreError | ClientError) -> str:
-    if isinstance(exc, ClientError):
+    if isinstance(exc, aws.ClientError):
         return str(exc.response.get("Error", {}).get("Code", "ClientError"))
     return type(exc).__name__
 
@@ -284,7 +283,7 @@ def _resend(
     """Put one batch; False when EventBridge took none of it."""
     try:
         response = aws.events().put_events(Entries=[entry for _, entry in batch])
-    except (BotoCoreError, ClientError) as exc:
+    except (aws.BotoCoreError, aws.ClientError) as exc:
         logger.warning("recorded events not sent", extra={"reason": _error_code(exc)})
         counts["EventsNotResent"] += len(batch)
         return False

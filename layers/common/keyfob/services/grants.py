@@ -13,7 +13,6 @@ from keyfob.models.accounts import Revoked
 from keyfob.models.records.accounts import LAPSED_REASON, AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import integration_secrets, transitions
-from keyfob.services.refresh import refresh
 from keyfob.services.tokens import expired
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
@@ -51,6 +50,9 @@ def revoke_grant(account: AccountRecord) -> Revoked:
         and expired(account, now())
     ):
         # A call that revokes with the access token (Dropbox's) refuses an expired one.
+        # The refresh machinery is loaded for this rare case, not by every revocation.
+        from keyfob.services.refresh import refresh
+
         refreshed = refresh(account)
         if refreshed.account.status is Status.ACTIVE:
             account, held = refreshed.account, refreshed.tokens

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from keyfob.core import aws
 from keyfob.core.observability import logger
 from keyfob.models.records.accounts import HistoryRecord
 from keyfob.store import history
@@ -43,7 +42,7 @@ def remember(detail_type: str, detail: ConnectionEvent) -> None:
     )
     try:
         history.put(record)
-    except (BotoCoreError, ClientError) as exc:
+    except (aws.BotoCoreError, aws.ClientError) as exc:
         # Only ids and the error's type: the change itself is stored and published.
         logger.warning(
             "account history entry not kept",

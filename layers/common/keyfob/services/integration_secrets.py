@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from keyfob.services import records
 
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
 _CACHE_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class WithSecret:
+class WithSecret(NamedTuple):
     record: IntegrationRecord
     client_secret: str
     oauth_client_secret: str

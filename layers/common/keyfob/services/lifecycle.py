@@ -15,13 +15,14 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Conflict
 from keyfob.core.observability import logger
 from keyfob.models.account_view import AccountView
-from keyfob.models.accounts import Deleted, InitiatedAccount, Reinitiate, Revoked
+from keyfob.models.accounts import Deleted, Revoked
+from keyfob.models.connections import InitiatedAccount, Reinitiate
 from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
 from keyfob.services import connections, records, return_urls, transitions
-from keyfob.services.credentials import not_usable
 from keyfob.services.grants import expire_pending, revoke_grant
 from keyfob.services.tokens import resumed_due_at
+from keyfob.services.usable import not_usable
 from keyfob.store.conditions import Expect
 from keyfob.store.errors import StaleAccount
 

@@ -14,7 +14,7 @@ from keyfob.core.errors import Conflict, Invalid, KeyfobError, NotFound
 from keyfob.core.observability import logger
 from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import connections, credentials, mcp_access, records, transitions
+from keyfob.services import connections, mcp_access, records, transitions, usable
 from keyfob.services.mcp_remote import Refused, Remote
 from keyfob.services.proxy import renewed
 
@@ -53,7 +53,7 @@ def _exchange(
 ) -> dict[str, Any]:
     """One request as the entity; a 401 refreshes the token once and retries. A tool
     call answered 403 insufficient_scope steps up (a listing does not)."""
-    held = credentials.usable(account.tenant_id, account.id)
+    held = usable.usable(account.tenant_id, account.id)
     try:
         token = str(held.values["access_token"])
         return _redacted(Remote(server_url, token).request(method, params), token)

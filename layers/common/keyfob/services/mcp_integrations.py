@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from keyfob.catalog.names import AuthScheme
-from keyfob.catalog.params import integration_fields, url_problem
+from keyfob.catalog.params import integration_fields
 from keyfob.catalog.params import validate as validate_params
 from keyfob.core.errors import Invalid
+from keyfob.core.urls import url_problem
 from keyfob.models.mcp import MCP_APP, McpSettings
 from keyfob.models.settings import ApiSettings, OAuthSettings
 
@@ -65,10 +66,3 @@ def oauth_settings(scheme: SchemeSpec) -> OAuthSettings:
 def api_settings(mcp: McpSettings) -> ApiSettings:
     # Its tokens are for the MCP server alone (RFC 8707 audience): the proxy goes there.
     return ApiSettings(base_url=mcp.server_url)
-
-
-def client_metadata(base_url: str) -> dict[str, Any]:
-    """Keyfob's OAuth Client ID Metadata Document, as served at its client_id URL."""
-    from keyfob.auth import mcp
-
-    return mcp.client_metadata(base_url)

@@ -27,7 +27,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Busy, Invalid
 from keyfob.core.observability import logger, metrics
 from keyfob.models.types import Status
-from keyfob.services import credentials, records
+from keyfob.services import records, usable
 from keyfob.services.proxy_request import check, prepared, target
 from keyfob.services.proxy_response import exchange
 
@@ -43,7 +43,7 @@ def send(tenant_id: str, account_id: str, request: ProxyRequest) -> ProxyRespons
     """Send the request as the account's entity and relay the answer. An account whose
     credential renews, answered 401, is refreshed once and the request retried once."""
     check(request)
-    held = credentials.usable(tenant_id, account_id)
+    held = usable.usable(tenant_id, account_id)
     account = held.account
     integration = records.integration(tenant_id, account.integration_id)
     if integration.api is None or not integration.api.base_url:
@@ -94,7 +94,7 @@ def renewed(account: AccountRecord) -> dict[str, Any] | None:
     """The credential after one refresh, if the account has a new one to retry with."""
     if not auth.family(account.auth_scheme).renews or not account.refreshable:
         return None
-    from keyfob.services.refresh import refresh  # as credentials.usable: when needed
+    from keyfob.services.refresh import refresh  # as usable.usable: when needed
 
     try:
         result = refresh(account)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from keyfob.catalog import loader
-from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid
+from keyfob.core.urls import url_problem
 from keyfob.models.proxy import HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, ProxyRequest
 from keyfob.security import http
 

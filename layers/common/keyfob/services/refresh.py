@@ -13,15 +13,13 @@ never expires an account that someone else has just refreshed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from keyfob import auth
 from keyfob.auth.base import GrantError
@@ -51,8 +49,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"  # the grant is gone: the account is EXPIRED
 
 
-@dataclass(frozen=True)
-class Refresh:
+class Refresh(NamedTuple):
     outcome: Outcome
     account: AccountRecord
     # The plaintext token set when this caller has it already (saves a KMS call).
@@ -115,7 +112,7 @@ def _acquire(tenant_id: str, account_id: str, owner: str, expect: Expect) -> Acc
             tenant_id,
             account_id,
             AccountChanges(lease_owner=owner, lease_until=moment + settings().lease_seconds * 1000),
-            dataclasses.replace(expect, statuses={Status.ACTIVE}, lease_free_at=moment),
+            expect._replace(statuses={Status.ACTIVE}, lease_free_at=moment),
             moment // 1000,
         )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from keyfob.catalog.params import url_problem
 from keyfob.core.errors import Invalid
+from keyfob.core.urls import url_problem
 
 if TYPE_CHECKING:
     from keyfob.models.records.integrations import IntegrationRecord

@@ -17,10 +17,8 @@ The store writes a status only when this module asks it to.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from keyfob.core.errors import Lapsed
 from keyfob.core.ids import iso, now
@@ -40,8 +38,7 @@ if TYPE_CHECKING:
     )
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     change: Change
     sources: frozenset[Status]
     target: Status
@@ -112,9 +109,7 @@ def move(
     it is gone. ``previous``: the status it leaves, where the transition has several."""
     if previous is None:
         (previous,) = transition.sources
-    condition = dataclasses.replace(
-        expect or Expect(), statuses=transition.sources, lapsed=transition.lapsed
-    )
+    condition = (expect or Expect())._replace(statuses=transition.sources, lapsed=transition.lapsed)
     if "updated_at" not in changes.model_fields_set:
         changes = changes.model_copy(update={"updated_at": stamp()})
     with translated():

@@ -31,7 +31,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Invalid
 from keyfob.core.ids import iso, iso_epoch, new_id, now
 from keyfob.core.observability import logger
-from keyfob.models.records.events import AttemptRecord, WebhookRecord
+from keyfob.models.records.webhooks import AttemptRecord, WebhookRecord
 from keyfob.services import events, webhook_queue
 from keyfob.services.webhook_queue import Delivery
 from keyfob.services.webhooks import check_url, secrets_record

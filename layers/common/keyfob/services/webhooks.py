@@ -21,7 +21,7 @@ from keyfob.core.config import settings
 from keyfob.core.errors import Conflict, Invalid
 from keyfob.core.ids import iso, iso_epoch, new_id, now
 from keyfob.core.observability import logger
-from keyfob.models.records.events import WebhookRecord
+from keyfob.models.records.webhooks import WebhookRecord
 from keyfob.models.webhooks import (
     TEST_EVENT,
     AttemptPage,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
+from keyfob.core import aws
 from keyfob.models.records.accounts import (
     AccountChanges,
     AccountRecord,
@@ -78,7 +76,7 @@ def create(
         writes.append(links.use(link, account.id, account.created_at))
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         reasons = table.cancelled(exc)
         if reasons[1] == "ConditionalCheckFailed":
             raise ItemNotFound("integration", account.integration_id) from exc
@@ -190,7 +188,7 @@ def update(
             ReturnValues="NONE" if known else "ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         old = table.refused_item(exc)
         if old is None:
             raise ItemNotFound("account", account_id) from exc
@@ -228,7 +226,7 @@ def restart(
     ]
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise StaleAccount(get(tenant_id, account_id, consistent=True)) from exc
         raise
@@ -248,14 +246,13 @@ def delete(account: AccountRecord) -> None:
     ]
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise ItemNotFound("account", account.id) from exc
         raise
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
     tenant_id: str
     account_id: str
     status: Status

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from keyfob.core import aws
 from keyfob.models.records.tenants import ApiKeyRecord
 from keyfob.store import table
 from keyfob.store.table import key, tenant_pk
@@ -80,7 +79,7 @@ def delete(tenant_id: str, key_id: str) -> bool:
     ]
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             return False  # deleted meanwhile
         raise

@@ -4,8 +4,7 @@ account (``Expect``), and the SET/REMOVE/ADD clauses of what it changes."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from keyfob.core.config import settings
 from keyfob.models.records.accounts import AccountChanges, Increment
@@ -23,8 +22,7 @@ def due_shard(account_id: str) -> str:
     return f"DUE#{shard(account_id, settings().due_shards)}"
 
 
-@dataclass(frozen=True)
-class Expect:
+class Expect(NamedTuple):
     """What a conditional account write requires of the stored account."""
 
     statuses: Collection[Status] = ()  # one of these (empty: any status)

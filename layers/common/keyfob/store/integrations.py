@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from keyfob.core import aws
 from keyfob.models.records.integrations import IntegrationRecord
 from keyfob.models.types import INTEGRATION_CURSOR_PATTERN
 from keyfob.store import table
@@ -67,7 +66,7 @@ def delete(tenant_id: str, integration_id: str) -> None:
             ExpressionAttributeValues={":zero": {"N": "0"}},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         old = table.refused_item(exc)
         if old is None:
             raise ItemNotFound("integration", integration_id) from exc

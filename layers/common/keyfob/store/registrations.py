@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from keyfob.core import aws
 from keyfob.models.records.integrations import RegistrationRecord
 from keyfob.store import table
 from keyfob.store.table import key, tenant_pk
@@ -28,8 +29,6 @@ def put(record: RegistrationRecord, replacing: str | None) -> RegistrationRecord
     """Store a registration where there is none (or where the one ``replacing`` names is
     still there): of connections registering at once, the first stored wins, and the
     others get it back to use instead of their own."""
-    from botocore.exceptions import ClientError
-
     request: dict[str, Any] = {
         "TableName": table.name(),
         "Item": {
@@ -43,7 +42,7 @@ def put(record: RegistrationRecord, replacing: str | None) -> RegistrationRecord
         request["ExpressionAttributeValues"] = {":replaced": {"S": replacing}}
     try:
         table.client().put_item(**request)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         stored = get(record.tenant_id, record.issuer)
@@ -56,8 +55,6 @@ def put(record: RegistrationRecord, replacing: str | None) -> RegistrationRecord
 def forget(tenant_id: str, issuer: str, client_id: str) -> None:
     """Drop a registration the authorization server no longer knows, unless another
     connection has registered again meanwhile (then that one stands)."""
-    from botocore.exceptions import ClientError
-
     try:
         table.client().delete_item(
             TableName=table.name(),
@@ -65,6 +62,6 @@ def forget(tenant_id: str, issuer: str, client_id: str) -> None:
             ConditionExpression="client_id = :client",
             ExpressionAttributeValues={":client": {"S": client_id}},
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise

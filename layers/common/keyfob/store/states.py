@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from keyfob.core import aws
 from keyfob.models.records.accounts import StateRecord
 from keyfob.store import table
 from keyfob.store.errors import Unusable
@@ -44,7 +43,7 @@ def claim(state_hash: str, claimed_at: str) -> StateRecord:
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         old = table.refused_item(exc)
         if old is None:
             raise Unusable("unknown") from exc

@@ -31,8 +31,6 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from keyfob.core import aws
 from keyfob.core.config import settings
 from keyfob.core.observability import logger
@@ -40,6 +38,7 @@ from keyfob.store.attributes import deserialize, serialize
 from keyfob.store.errors import InvalidCursor
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
@@ -107,7 +106,7 @@ def transact(writes: list[Any]) -> None:
         try:
             client().transact_write_items(TransactItems=writes)
             return
-        except ClientError as exc:
+        except aws.ClientError as exc:
             reasons = cancelled(exc)
             if set(reasons) <= {"ConditionalCheckFailed", "None", None}:
                 raise

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from keyfob.core import aws
 from keyfob.store import api_keys, table
 from keyfob.store.errors import ItemNotFound, Taken
 from keyfob.store.table import key, tenant_pk
@@ -53,7 +52,7 @@ def allow_aws_account(tenant_id: str, aws_account_id: str, created_at: str) -> b
     ]
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             raise ItemNotFound("tenant", tenant_id) from exc
         if tenant_for_aws_account(aws_account_id) == tenant_id:
@@ -83,7 +82,7 @@ def revoke_aws_account(tenant_id: str, aws_account_id: str) -> bool:
     ]
     try:
         table.transact(writes)
-    except ClientError as exc:
+    except aws.ClientError as exc:
         if table.cancelled(exc)[0] == "ConditionalCheckFailed":
             return False
         raise

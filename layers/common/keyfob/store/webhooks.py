@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from keyfob.models.records.events import AttemptRecord, WebhookRecord
+from keyfob.core import aws
+from keyfob.models.records.webhooks import AttemptRecord, WebhookRecord
 from keyfob.store import attributes, table
 from keyfob.store.errors import ItemNotFound
 from keyfob.store.table import key, tenant_pk
@@ -72,7 +71,7 @@ def delete(tenant_id: str, webhook_id: str) -> None:
             Key=_endpoint_key(tenant_id, webhook_id),
             ConditionExpression="attribute_exists(pk)",
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         table.refused_item(exc)
         raise ItemNotFound("webhook", webhook_id) from None
 
@@ -97,7 +96,7 @@ def _update(
             ConditionExpression=condition,
             **extra,
         )
-    except ClientError as exc:
+    except aws.ClientError as exc:
         table.refused_item(exc)
         return False
     return True
