@@ -37,25 +37,21 @@ NEVER_AT_INIT = ("boto3", "botocore.session", "botocore.client", "botocore.excep
 # module -> the only functions whose import may load it
 ONLY_IN = {
     # The catalog's models (App, SchemeSpec...): functions that read the catalog.
-    # The OAuth callback loads them only to probe an app for the account's identity.
+    # The OAuth callback loads them only to probe an app for the account's identity, the
+    # account management function only to reinitiate one.
     "keyfob.catalog.schema": {
         "commands",
         "connect_page",
         "fetch_params",
         "initiate_connection",
         "integrations",
-        "manage_accounts",
         "proxy",
     },
     # Webhook endpoints and deliveries as stored: the webhook functions.
     "keyfob.models.records.webhooks": {"webhook_delivery", "webhooks"},
-    # Starting a connection's API models: the functions that start one.
-    "keyfob.models.connections": {
-        "commands",
-        "connect_page",
-        "initiate_connection",
-        "manage_accounts",
-    },
+    # Starting a connection's API models: the functions that start one (the connect
+    # page's form loads them when it is submitted).
+    "keyfob.models.connections": {"commands", "initiate_connection", "manage_accounts"},
     # The accounts' store and its records: functions that read or write accounts.
     "keyfob.store.accounts": {
         "commands",

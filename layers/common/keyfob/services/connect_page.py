@@ -23,9 +23,8 @@ from keyfob.catalog import loader
 from keyfob.core.errors import Forbidden, Invalid, KeyfobError, NotFound, UpstreamFailed
 from keyfob.core.observability import logger
 from keyfob.core.urls import with_query
-from keyfob.models.connections import ConnectionCreate
 from keyfob.security import csrf
-from keyfob.services import connect_links, connections, records
+from keyfob.services import connect_links, records
 
 if TYPE_CHECKING:
     from keyfob.catalog.schema import App, SchemeSpec
@@ -98,6 +97,11 @@ def submit(token: str, visit: Visit, read_form: Callable[[], dict[str, str]]) ->
     shown = _form(token, link, integration, nonce)
     typed = {f.name: form.get(f.name, "").strip() for f in shown.scheme.connection_fields}
     shown.values = {f.name: typed[f.name] for f in shown.scheme.connection_fields if not f.secret}
+    # Starting the connection (the state machine, its events, the auth families): loaded
+    # by a submission, not by showing the form.
+    from keyfob.models.connections import ConnectionCreate
+    from keyfob.services import connections
+
     try:
         request = ConnectionCreate(
             integration_id=integration.id,

@@ -19,7 +19,7 @@ from keyfob.models.accounts import Deleted, Revoked
 from keyfob.models.connections import InitiatedAccount, Reinitiate
 from keyfob.models.records.accounts import AccountChanges, AccountRecord
 from keyfob.models.types import Status
-from keyfob.services import connections, records, return_urls, transitions
+from keyfob.services import records, return_urls, transitions
 from keyfob.services.grants import expire_pending, revoke_grant
 from keyfob.services.tokens import resumed_due_at
 from keyfob.services.usable import not_usable
@@ -152,6 +152,10 @@ def reinitiate(
     integration = records.integration(tenant_id, account.integration_id)
     return_url = request.redirect_url or account.return_url
     return_urls.check(integration, return_url)
+    # Starting an attempt (the catalog, the auth families' begin): loaded by this route,
+    # not by the others of the function (delete, disable, enable, confirm).
+    from keyfob.services import connections
+
     url, state = connections.authorization(
         integration,
         account.id,
