@@ -2,14 +2,14 @@
 the path as in Lambda, as a ratio to a bare ``import boto3`` measured in the same run.
 
 Every sample is a fresh interpreter. Rounds interleave the targets so that machine
-noise hits them alike. Each target's best (least) wall-clock time over the rounds is
-what the target is judged on, and its median and CPU time are shown beside it. On a
-shared machine other processes only ever add time to a sample, so the best of several
-is the closest estimate of the work the import itself does (the reasoning of
-``timeit``'s documentation); a median moves with the machine's load (the ratios of one
-target's median have varied from 1.4 to 1.7 between runs here minutes apart). Also shown: the
-API framework (Powertools' resolver with validation + Logger), which every API
-function imports, so that what Keyfob's own code adds is visible on its own; and the
+noise hits them alike. Each target's best (least) and median wall-clock time over the
+rounds are shown, and its least CPU time. Neither time is steady on a shared machine:
+runs here minutes apart have put one function's median ratio at 1.4 and at 1.7, and a
+boto3 sample that lands in a quiet moment (125 ms against a median of 207 ms, once)
+lifts every best ratio of that run.
+
+Also shown: the API framework (Powertools' resolver with validation + Logger), which
+every API function imports, so that what Keyfob's own code adds is visible on its own; and the
 same with botocore's session and client config, which no function imports at init (its
 first AWS client does) and which every first request that calls AWS loads. The
 denominator stays a bare ``import boto3``, as the target is defined, though no function
@@ -24,8 +24,8 @@ Beside the times, each import's instruction count (valgrind's callgrind, when va
 is installed), against ``import boto3``'s: the same work gives the same count whatever
 else the machine is doing, so this is the ratio that fails the run (exit 1) when a
 function's import grows past the target. It counts the CPU's work, not the time spent
-reading files or waiting for memory; measured here it runs a few hundredths above the
-time ratio, so it is the stricter of the two.
+reading files or waiting for memory: on this machine the time ratios have come out from
+a tenth below it to more than a tenth above it, from one run to the next.
 
 Target: at most 1.5x boto3 for every function's import (the first requests are shown
 against the same floor, with no target). The times are printed, not enforced: a timing
@@ -207,6 +207,7 @@ def measure(env: dict[str, str]) -> int:
         f"{'cpu ratio':>10}{'instr ratio':>12}"
     )
     slow = [name for name in imports if best[name] / best[floor] > TARGET]
+    slow_median = [name for name in imports if median[name] / median[floor] > TARGET]
     grown = [name for name in imports if counted.get(name, 0) > TARGET]
     for name in plan:
         marks = ["time over the target"] * (name in slow) + ["instructions over"] * (name in grown)
@@ -218,12 +219,13 @@ def measure(env: dict[str, str]) -> int:
             + "".join(f"  {mark}" for mark in marks)
         )
     print(
-        f"{len(imports) - len(slow)} of {len(imports)} functions' imports within {TARGET}x "
-        f"in time (best of {ROUNDS})"
-        + (f", {len(imports) - len(grown)} in instructions" if counted else "")
+        f"{len(imports) - len(grown)} of {len(imports)} functions' imports within {TARGET}x "
+        + ("in instructions, " if counted else "(no instruction counts), ")
+        + f"{len(imports) - len(slow)} by the best time of {ROUNDS}, "
+        f"{len(imports) - len(slow_median)} by the median"
     )
-    if slow:
-        print(f"over the target in time (not enforced): {', '.join(slow)}")
+    if slow or slow_median:
+        print(f"over the target in time (not enforced): {', '.join(sorted({*slow, *slow_median}))}")
     if grown:
         print(f"FAIL: over the target in instructions: {', '.join(grown)}")
     return 1 if grown else 0
