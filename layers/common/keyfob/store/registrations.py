@@ -43,8 +43,7 @@ def put(record: RegistrationRecord, replacing: str | None) -> RegistrationRecord
     try:
         table.client().put_item(**request)
     except aws.ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+        table.refused_item(exc)  # re-raises anything but the failed condition
         stored = get(record.tenant_id, record.issuer)
         if stored is None:  # forgotten in between: ours is as good as any
             return put(record, None)
@@ -63,5 +62,4 @@ def forget(tenant_id: str, issuer: str, client_id: str) -> None:
             ExpressionAttributeValues={":client": {"S": client_id}},
         )
     except aws.ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+        table.refused_item(exc)  # re-raises anything but the failed condition
